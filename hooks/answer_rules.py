@@ -1,0 +1,166 @@
+"""The rules every answer to the template must satisfy.
+
+Two places enforce them, so that a bad answer is refused before anything is
+written to disk:
+
+* ``AnswerChecks`` (listed in cookiecutter.json's ``_extensions``) runs them
+  while cookiecutter collects the answers, before it creates the project
+  folder. That matters for a slug such as ``a/b``: the pre-gen hook only runs
+  after cookiecutter has created ``a/b``, and its clean-up would leave ``a``.
+* ``hooks/pre_gen_project.py`` runs them again for ``--replay``, which skips
+  the prompts.
+
+Each rule raises ``InvalidAnswer`` with one line that names the variable and
+the rule.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+import unicodedata
+from collections.abc import Mapping
+
+import jinja2.ext
+
+# Must equal kMaxDevices in csrc/runtime/runtime.h: the runtime keeps
+# fixed-size per-device tables. tests/test_answer_rules.py checks the two agree.
+MAX_DEVICE_COUNT = 16
+
+SUPPORTED_DEVICE_TYPES = ("mtia",)
+LICENSES = ("BSD-3-Clause", "MIT", "Proprietary")
+
+# Modules the generated project imports, directly or through torch and its
+# build tooling. A package of the same name would shadow them.
+_THIRD_PARTY_MODULES = frozenset(
+    {
+        "torch",
+        "torchgen",
+        "functorch",
+        "pytest",
+        "ninja",
+        "setuptools",
+        "pkg_resources",
+        "pybind11",
+        "numpy",
+        "sympy",
+        "mpmath",
+        "networkx",
+        "jinja2",
+        "markupsafe",
+        "fsspec",
+        "filelock",
+        "typing_extensions",
+    }
+)
+SHADOWED_MODULES = frozenset(sys.stdlib_module_names) | _THIRD_PARTY_MODULES
+
+_PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A folder name that is also a valid distribution name (PEP 508).
+_PROJECT_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class InvalidAnswer(ValueError):
+    """An answer to the template that breaks one of the rules."""
+
+
+def check_answers(answers: Mapping[str, object]) -> None:
+    """Raise InvalidAnswer for the first answer that breaks a rule."""
+    for name in ("project_name", "description", "author_name", "author_email"):
+        _check_one_line_text(name, answers.get(name, ""))
+    if not str(answers.get("project_name", "")).strip():
+        raise InvalidAnswer("project_name must not be empty")
+    _check_project_slug(answers.get("project_slug"))
+    _check_package_name(answers.get("package_name"))
+    _check_author_email(answers.get("author_email", ""))
+    _check_choice("license", answers.get("license"), LICENSES)
+    _check_choice("device_type", answers.get("device_type"), SUPPORTED_DEVICE_TYPES)
+    _check_device_count(answers.get("device_count"))
+
+
+def _check_one_line_text(name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise InvalidAnswer(f"{name} must be text, got {value!r}")
+    for char in value:
+        # Control characters (newlines included) would end the string literals
+        # the answer is written into; lone surrogates cannot be written at all.
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise InvalidAnswer(
+                f"{name} {value!r} must be one line of printable text "
+                f"(it contains {char!r})"
+            )
+
+
+def _check_project_slug(slug: object) -> None:
+    if not isinstance(slug, str) or not _PROJECT_SLUG.fullmatch(slug):
+        raise InvalidAnswer(
+            f"project_slug {slug!r} must be a plain folder name that is also a "
+            "distribution name: ASCII letters, digits, '.', '_' and '-', starting "
+            "and ending with a letter or digit (no '/', no '..')"
+        )
+
+
+def _check_package_name(name: object) -> None:
+    if not isinstance(name, str) or not _PACKAGE_NAME.fullmatch(name):
+        raise InvalidAnswer(
+            f"package_name {name!r} must be a Python identifier made of ASCII "
+            "letters, digits and '_', not starting with a digit"
+        )
+    if keyword.iskeyword(name):
+        raise InvalidAnswer(f"package_name {name!r} is a Python keyword")
+    if name in SHADOWED_MODULES:
+        raise InvalidAnswer(
+            f"package_name {name!r} would shadow the module {name!r}, which the "
+            "generated project imports (directly or through torch)"
+        )
+
+
+def _check_author_email(email: object) -> None:
+    if email and not _EMAIL.fullmatch(str(email)):
+        raise InvalidAnswer(
+            f"author_email {email!r} must be empty or look like name@domain"
+        )
+
+
+def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidAnswer(
+            f"{name} {value!r} is not supported; choose one of: {', '.join(allowed)}"
+        )
+
+
+def _check_device_count(value: object) -> None:
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+        count = None
+    else:
+        count = int(text)
+    if count is None or not 1 <= count <= MAX_DEVICE_COUNT:
+        raise InvalidAnswer(
+            f"device_count {value!r} must be an integer from 1 to "
+            f"{MAX_DEVICE_COUNT} (the most the emulated runtime supports)"
+        )
+
+
+class AnswerChecks(jinja2.ext.Extension):
+    """Adds the ``check_answers`` filter that cookiecutter.json applies.
+
+    It raises cookiecutter's FailedHookException, which the cookiecutter
+    command line reports as one line, like a refusing hook.
+    """
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        environment.filters["check_answers"] = _check_answers_filter
+
+
+def _check_answers_filter(answers: Mapping[str, object]) -> str:
+    try:
+        check_answers(answers)
+    except InvalidAnswer as error:
+        from cookiecutter.exceptions import FailedHookException
+
+        raise FailedHookException(f"Invalid answer: {error}") from None
+    return ""

@@ -1,0 +1,59 @@
+// Conversions between torch's device, stream and event handles and the
+// runtime's, shared by the guard and the hooks.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/Stream.h>
+#include <c10/util/Exception.h>
+
+#include <cstdint>
+
+#include "runtime/runtime.h"
+
+namespace fakedevice {
+
+inline constexpr c10::DeviceType kDeviceType = c10::DeviceType::MTIA;
+
+// torch passes -1 for "the current device".
+inline int resolve_device(c10::DeviceIndex index) {
+  return index < 0 ? runtime::current_device() : index;
+}
+
+inline int resolve_device(c10::Device device) {
+  TORCH_CHECK(
+      device.type() == kDeviceType,
+      "expected a ",
+      c10::DeviceTypeName(kDeviceType, /*lower_case=*/true),
+      " device, got ",
+      device);
+  return resolve_device(device.index());
+}
+
+inline c10::Stream to_torch(runtime::Stream stream) {
+  return c10::Stream(
+      c10::Stream::UNSAFE,
+      c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(stream.device)),
+      stream.id);
+}
+
+inline runtime::Stream from_torch(const c10::Stream& stream) {
+  TORCH_CHECK(
+      stream.device_type() == kDeviceType,
+      "expected a ",
+      c10::DeviceTypeName(kDeviceType, /*lower_case=*/true),
+      " stream, got ",
+      stream);
+  return runtime::Stream{resolve_device(stream.device_index()), stream.id()};
+}
+
+// torch stores an event as an opaque pointer and treats null as "not created
+// yet"; the runtime's event ids start at 1, so the id itself serves.
+inline void* to_handle(runtime::EventId event) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(event));
+}
+
+inline runtime::EventId from_handle(void* event) {
+  return static_cast<runtime::EventId>(reinterpret_cast<std::uintptr_t>(event));
+}
+
+}  // namespace fakedevice

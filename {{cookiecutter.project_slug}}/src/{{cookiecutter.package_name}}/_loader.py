@@ -1,0 +1,88 @@
+"""Builds the C++ extension with torch.utils.cpp_extension and loads it.
+
+Loading the extension is what registers the backend: its static initialisers
+install the device guard and the MTIA hooks. Builds go to torch's extension
+cache (``TORCH_EXTENSIONS_DIR`` when set, else ``~/.cache/torch_extensions``),
+one folder per Python and torch release; ninja rebuilds only what changed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+EXTENSION_NAME = "{{ cookiecutter.package_name }}_C"
+# Set to 1 to see the compiler and ninja output of the build on import.
+VERBOSE_BUILD_VARIABLE = "{{ cookiecutter.package_name | upper }}_VERBOSE_BUILD"
+
+# src/<package>/_loader.py -> the project root, which holds csrc/.
+CSRC = Path(__file__).resolve().parents[2] / "csrc"
+
+_lock = threading.Lock()
+_extension: ModuleType | None = None
+
+
+def sources() -> list[Path]:
+    """The C++ files compiled into the extension, in a stable order."""
+    files = sorted(CSRC.glob("runtime/*.cpp")) + sorted(CSRC.glob("backend/*.cpp"))
+    if not files:
+        raise FileNotFoundError(f"no C++ sources under {CSRC}")
+    return files
+
+
+def build_directory() -> Path:
+    """Where the extension is built: torch's extension cache, per Python and torch."""
+    import torch
+    from torch.utils import cpp_extension
+
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or cpp_extension.get_default_build_root()
+    python = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return Path(root, EXTENSION_NAME, f"{python}-torch{torch.__version__}")
+
+
+def _source_alias(build_dir: Path) -> Path:
+    """A symlink in the build folder to csrc/, through which the sources are compiled.
+
+    ninja cannot read a dependency file that names a path with a quote in it,
+    and would then rebuild everything on every import. Compiling through this
+    link keeps the project's own path, whatever it holds, out of the build.
+    """
+    alias = build_dir / "csrc"
+    if not (alias.is_symlink() and alias.resolve() == CSRC):
+        staged = build_dir / f".csrc-{os.getpid()}-{threading.get_ident()}"
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(CSRC, target_is_directory=True)
+        staged.replace(alias)  # atomic: concurrent imports never see a half-made link
+    return alias
+
+
+def load(verbose: bool | None = None) -> ModuleType:
+    """Build the extension if needed, load it and return it.
+
+    Safe to call any number of times and from any thread: only the first call
+    builds and loads; later calls return the same module. ``verbose`` defaults
+    to the ``<PACKAGE>_VERBOSE_BUILD`` environment variable.
+    """
+    global _extension
+    if verbose is None:
+        verbose = os.environ.get(VERBOSE_BUILD_VARIABLE, "") not in ("", "0")
+    with _lock:
+        if _extension is None:
+            from torch.utils import cpp_extension
+
+            build_dir = build_directory()
+            build_dir.mkdir(parents=True, exist_ok=True)
+            alias = _source_alias(build_dir)
+            _extension = cpp_extension.load(
+                name=EXTENSION_NAME,
+                sources=[str(alias / path.relative_to(CSRC)) for path in sources()],
+                extra_include_paths=[str(alias)],
+                extra_cflags=["-O2"],
+                build_directory=str(build_dir),
+                is_python_module=True,
+                verbose=verbose,
+            )
+        return _extension

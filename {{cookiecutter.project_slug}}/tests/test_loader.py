@@ -1,0 +1,79 @@
+"""Building and loading the extension."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+import {{ cookiecutter.package_name }} as backend
+from {{ cookiecutter.package_name }} import _loader
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_in_subprocess() -> str:
+    """Import the package in a fresh interpreter with a verbose build; return its output."""
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {backend.__name__}"],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(PROJECT_ROOT / "src"),
+            _loader.VERBOSE_BUILD_VARIABLE: "1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout + result.stderr
+
+
+def test_import_registers_the_backend():
+    assert torch._C._mtia_isBuilt()
+    assert torch.mtia.is_available()
+    assert torch.accelerator.current_accelerator() == torch.device("mtia")
+
+
+def test_runtime_and_torch_agree_on_device_count():
+    assert backend.load().device_count() == torch.mtia.device_count()
+
+
+def test_load_is_idempotent():
+    assert backend.load() is backend.load()
+
+
+def test_build_output_stays_out_of_the_source_tree():
+    extension_file = Path(backend.load().__file__)
+    assert extension_file.name.startswith(_loader.EXTENSION_NAME)
+    assert PROJECT_ROOT not in extension_file.parents
+    built_here = [
+        path
+        for folder in ("csrc", "src")
+        for path in (PROJECT_ROOT / folder).rglob("*")
+        if path.suffix in {".o", ".so", ".ninja"}
+    ]
+    assert built_here == []
+
+
+def test_build_goes_to_torch_extensions_dir_per_torch_release():
+    extension_dir = Path(backend.load().__file__).parent
+    assert extension_dir == _loader.build_directory()
+    assert extension_dir.name.endswith(f"torch{torch.__version__}")
+    configured = os.environ.get("TORCH_EXTENSIONS_DIR")
+    if configured:
+        assert Path(configured) in extension_dir.parents
+    else:
+        assert "torch_extensions" in extension_dir.parts
+
+
+def test_second_load_rebuilds_nothing():
+    assert "ninja: no work to do" in load_in_subprocess()
+
+
+def test_changed_source_is_rebuilt_alone():
+    changed, unchanged = _loader.sources()[0], _loader.sources()[-1]
+    os.utime(changed)  # as an editor saving it would; the content stays
+    output = load_in_subprocess()
+    assert changed.name in output
+    assert unchanged.name not in output
