@@ -34,7 +34,12 @@ def copied_verbatim():
 
 
 def test_no_template_syntax_is_left_in_the_rendered_project(default_project):
+    # Files copied verbatim may hold C++ such as `f({{1, 2}})`; the next test
+    # checks them byte for byte instead.
+    verbatim = set(copied_verbatim())
     for path, text in text_files(default_project):
+        if path.relative_to(default_project).as_posix() in verbatim:
+            continue
         for marker in ("{{", "{%", "{#", "cookiecutter."):
             assert marker not in text, f"{marker!r} left in {path}"
     assert not any("{{" in part for p in default_project.rglob("*") for part in p.parts)

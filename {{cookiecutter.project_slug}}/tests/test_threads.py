@@ -4,6 +4,8 @@ import threading
 
 import torch
 
+import {{ cookiecutter.package_name }} as backend
+
 THREADS = 8
 PER_THREAD = 2000
 
@@ -67,3 +69,25 @@ def test_each_thread_keeps_its_own_device_and_stream():
 
     assert all(run_in_threads(switch_back_and_forth))
     assert torch.mtia.current_device() == 0
+
+
+def test_threads_queue_and_wait_on_shared_streams():
+    count = torch.mtia.device_count()
+    streams = [torch.Stream(device=f"mtia:{i % count}") for i in range(THREADS)]
+
+    def producer_consumer(index):
+        mine, next_stream = streams[index], streams[(index + 1) % THREADS]
+        for round_number in range(50):
+            if round_number % 10 == 0:
+                backend.sleep(1, mine)
+            event = mine.record_event()
+            next_stream.wait_event(event)
+            next_stream.query()
+            event.query()
+        mine.synchronize()
+        return True
+
+    assert all(run_in_threads(producer_consumer))
+    for index in range(count):
+        torch.accelerator.synchronize(index)
+    assert all(stream.query() for stream in streams)

@@ -6,8 +6,6 @@
 #include <c10/core/Stream.h>
 #include <c10/util/Exception.h>
 
-#include <cstdint>
-
 #include "runtime/runtime.h"
 
 namespace fakedevice {
@@ -47,13 +45,13 @@ inline runtime::Stream from_torch(const c10::Stream& stream) {
 }
 
 // torch stores an event as an opaque pointer and treats null as "not created
-// yet"; the runtime's event ids start at 1, so the id itself serves.
-inline void* to_handle(runtime::EventId event) {
-  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(event));
+// yet"; the runtime's event handle is such a pointer.
+inline void* to_handle(runtime::Event event) {
+  return event;
 }
 
-inline runtime::EventId from_handle(void* event) {
-  return static_cast<runtime::EventId>(reinterpret_cast<std::uintptr_t>(event));
+inline runtime::Event from_handle(void* event) {
+  return static_cast<runtime::Event>(event);
 }
 
 }  // namespace fakedevice

@@ -1,13 +1,26 @@
-// The emulated device runtime: devices, the current device, streams and
-// events. It plays the part a vendor's driver library plays for a real
-// backend and knows nothing of torch; csrc/backend/ adapts it to PyTorch.
+// The emulated device runtime: devices, the current device, streams, events
+// and the work queued on streams. It plays the part a vendor's driver plays
+// for a real backend and knows nothing of torch; csrc/backend/ adapts it to
+// PyTorch. Its own tests are in csrc/runtime/tests/.
+//
+// Execution model, as on a real device:
+// - Each stream is a FIFO queue. Work on it runs in order on a runtime thread,
+//   never on the thread that submitted it; work on different streams overlaps.
+// - A stream with nothing queued costs nothing: no thread, no allocation.
+//   Recording an event on such a stream completes the event at once, and
+//   while no stream has work queued, queries and synchronizes take no lock.
+// - Waiting (wait on an event, synchronize) blocks only what it must.
 //
 // Every function that takes a device index or an id checks it first and
 // throws runtime::Error, naming what is wrong. Error derives from
 // std::runtime_error, which torch's bindings report as a Python RuntimeError.
+// Every function is safe to call from any thread.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 
 namespace fakedevice::runtime {
@@ -17,8 +30,12 @@ namespace fakedevice::runtime {
 inline constexpr int kMaxDevices = 16;
 
 using StreamId = int64_t;
-// 0 is never a valid event: torch uses a null event pointer for "not created".
-using EventId = uint64_t;
+
+// An event is an opaque handle, as a driver's event is: valid from
+// create_event() until destroy_event(), and never null (torch uses a null
+// event for "not created yet").
+struct EventState;
+using Event = EventState*;
 
 // Every device's default stream has id 0; streams made by new_stream() or
 // pool_stream() have ids > 0, unique across all devices.
@@ -34,14 +51,14 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Devices. The current device is per thread and starts at 0.
+// ---- Devices. The current device is per thread and starts at 0.
 int device_count() noexcept;
 void check_device(int device);
 int current_device() noexcept;
 void set_current_device(int device);
 
-// Streams. The current stream is per thread and per device, and starts as the
-// device's default stream.
+// ---- Streams. The current stream is per thread and per device, and starts
+// as the device's default stream.
 Stream default_stream(int device);
 Stream new_stream(int device);
 Stream pool_stream(int device);  // round-robin over a small fixed pool
@@ -49,23 +66,48 @@ void check_stream(Stream stream);
 Stream current_stream(int device);
 // Makes `stream` current on its device and returns the stream it replaces.
 Stream exchange_stream(Stream stream);
+
+// ---- Work. Both return at once; the work runs when the stream reaches it.
+// A busy period: the stream does nothing else for `duration`.
+void sleep(Stream stream, std::chrono::nanoseconds duration);
+// Runs `task` on a runtime thread. If it throws, the error is reported by the
+// next synchronize on the same device.
+void enqueue(Stream stream, std::function<void()> task);
+
+// True when everything submitted to the stream so far has finished.
 bool query_stream(Stream stream);
+// Blocks until everything submitted to the stream before the call finishes.
 void synchronize_stream(Stream stream);
+// Blocks until everything submitted to the device's streams before the call
+// finishes.
 void synchronize_device(int device);
 
-// Events. An event belongs to the device it was created on.
-EventId create_event(int device, bool enable_timing);
-void destroy_event(EventId event) noexcept;  // unknown ids are ignored
-int event_device(EventId event);
-// Marks the point in `stream` that the event completes at.
-void record_event(EventId event, Stream stream);
+// ---- Events. An event belongs to the device it was created on. Passing a
+// destroyed event is undefined, as with a driver; torch never does.
+Event create_event(int device, bool enable_timing);
+// Releases the handle; work already queued that records or waits on the
+// event still completes, and the memory goes once it has. Null is ignored.
+void destroy_event(Event event) noexcept;
+int event_device(Event event);
+// The event completes, with a timestamp, when the stream reaches this point.
+void record_event(Event event, Stream stream);
 // Work submitted to `stream` after this call starts only once the event's
-// most recent record has completed.
-void stream_wait_event(Stream stream, EventId event);
-bool query_event(EventId event);
-void synchronize_event(EventId event);
+// latest record (as of this call) has completed.
+void stream_wait_event(Stream stream, Event event);
+// True when the event's latest record has completed (or it was never recorded).
+bool query_event(Event event);
+void synchronize_event(Event event);
 // Milliseconds from `start` completing to `end` completing; both events must
 // have timing enabled and have completed.
-double elapsed_ms(EventId start, EventId end);
+double elapsed_ms(Event start, Event end);
+
+// ---- Lifetime.
+// Events whose memory is still held: not destroyed, or still named by queued
+// work. For leak checks.
+std::size_t live_event_count() noexcept;
+// Drops queued work, cuts busy periods and waits short, wakes every waiter and
+// waits for running tasks. Idempotent; runs at process exit. Afterwards
+// nothing runs asynchronously any more: new work is refused.
+void shutdown() noexcept;
 
 }  // namespace fakedevice::runtime

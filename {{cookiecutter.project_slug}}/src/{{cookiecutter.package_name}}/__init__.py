@@ -6,10 +6,15 @@ backend, so that ``torch.device("{{ cookiecutter.device_type }}")``, ``torch.Str
 work without hardware.
 """
 
+import atexit
+
 from ._loader import load
+from ._sleep import sleep
 
 DEVICE_TYPE = "{{ cookiecutter.device_type }}"
 
-load()
+# Stop the device's threads before the interpreter tears down, whatever is
+# still queued. Handlers registered later (by code using the device) run first.
+atexit.register(load().shutdown)
 
-__all__ = ["DEVICE_TYPE", "load"]
+__all__ = ["DEVICE_TYPE", "load", "sleep"]

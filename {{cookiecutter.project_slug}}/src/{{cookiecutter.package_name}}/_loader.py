@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -25,22 +26,32 @@ _lock = threading.Lock()
 _extension: ModuleType | None = None
 
 
+def runtime_sources() -> list[Path]:
+    """The emulated device runtime's C++ files (not its tests)."""
+    return sorted(CSRC.glob("runtime/*.cpp"))
+
+
+def backend_sources() -> list[Path]:
+    """The PyTorch glue's C++ files."""
+    return sorted(CSRC.glob("backend/*.cpp"))
+
+
 def sources() -> list[Path]:
     """The C++ files compiled into the extension, in a stable order."""
-    files = sorted(CSRC.glob("runtime/*.cpp")) + sorted(CSRC.glob("backend/*.cpp"))
+    files = runtime_sources() + backend_sources()
     if not files:
         raise FileNotFoundError(f"no C++ sources under {CSRC}")
     return files
 
 
-def build_directory() -> Path:
-    """Where the extension is built: torch's extension cache, per Python and torch."""
+def build_directory(name: str = EXTENSION_NAME) -> Path:
+    """Where an extension is built: torch's extension cache, per Python and torch."""
     import torch
     from torch.utils import cpp_extension
 
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or cpp_extension.get_default_build_root()
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
-    return Path(root, EXTENSION_NAME, f"{python}-torch{torch.__version__}")
+    return Path(root, name, f"{python}-torch{torch.__version__}")
 
 
 def _source_alias(build_dir: Path) -> Path:
@@ -59,6 +70,24 @@ def _source_alias(build_dir: Path) -> Path:
     return alias
 
 
+def build(name: str, files: Iterable[Path], verbose: bool = False) -> ModuleType:
+    """Compile the given C++ files into the extension module ``name`` and import it."""
+    from torch.utils import cpp_extension
+
+    build_dir = build_directory(name)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    alias = _source_alias(build_dir)
+    return cpp_extension.load(
+        name=name,
+        sources=[str(alias / p.relative_to(CSRC)) if CSRC in p.parents else str(p) for p in files],
+        extra_include_paths=[str(alias)],
+        extra_cflags=["-O2"],
+        build_directory=str(build_dir),
+        is_python_module=True,
+        verbose=verbose,
+    )
+
+
 def load(verbose: bool | None = None) -> ModuleType:
     """Build the extension if needed, load it and return it.
 
@@ -71,18 +100,5 @@ def load(verbose: bool | None = None) -> ModuleType:
         verbose = os.environ.get(VERBOSE_BUILD_VARIABLE, "") not in ("", "0")
     with _lock:
         if _extension is None:
-            from torch.utils import cpp_extension
-
-            build_dir = build_directory()
-            build_dir.mkdir(parents=True, exist_ok=True)
-            alias = _source_alias(build_dir)
-            _extension = cpp_extension.load(
-                name=EXTENSION_NAME,
-                sources=[str(alias / path.relative_to(CSRC)) for path in sources()],
-                extra_include_paths=[str(alias)],
-                extra_cflags=["-O2"],
-                build_directory=str(build_dir),
-                is_python_module=True,
-                verbose=verbose,
-            )
+            _extension = build(EXTENSION_NAME, sources(), verbose)
         return _extension

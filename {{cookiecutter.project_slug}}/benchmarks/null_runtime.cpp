@@ -1,0 +1,73 @@
+// A runtime that does nothing: every call returns at once, stream ids come
+// from a plain counter, and every event is one shared, always-complete handle. bench_stream_event.py builds the
+// backend against it to measure what PyTorch and the glue cost on their own,
+// the baseline the emulated runtime is compared with.
+#include <atomic>
+
+#include "device_config.h"
+#include "runtime/runtime.h"
+
+namespace fakedevice::runtime {
+
+struct EventState {};
+
+namespace {
+std::atomic<StreamId> next_stream{1};
+EventState the_event;
+}  // namespace
+
+int device_count() noexcept {
+  return config::kDeviceCount;
+}
+void check_device(int) {}
+int current_device() noexcept {
+  return 0;
+}
+void set_current_device(int) {}
+Stream default_stream(int device) {
+  return Stream{device, kDefaultStreamId};
+}
+Stream new_stream(int device) {
+  return Stream{device, next_stream++};
+}
+Stream pool_stream(int device) {
+  return Stream{device, 1};
+}
+void check_stream(Stream) {}
+Stream current_stream(int device) {
+  return Stream{device, kDefaultStreamId};
+}
+Stream exchange_stream(Stream stream) {
+  return Stream{stream.device, kDefaultStreamId};
+}
+void sleep(Stream, std::chrono::nanoseconds) {}
+void enqueue(Stream, std::function<void()> task) {
+  task();
+}
+bool query_stream(Stream) {
+  return true;
+}
+void synchronize_stream(Stream) {}
+void synchronize_device(int) {}
+Event create_event(int, bool) {
+  return &the_event;
+}
+void destroy_event(Event) noexcept {}
+int event_device(Event) {
+  return 0;
+}
+void record_event(Event, Stream) {}
+void stream_wait_event(Stream, Event) {}
+bool query_event(Event) {
+  return true;
+}
+void synchronize_event(Event) {}
+double elapsed_ms(Event, Event) {
+  return 0.0;
+}
+std::size_t live_event_count() noexcept {
+  return 0;
+}
+void shutdown() noexcept {}
+
+}  // namespace fakedevice::runtime
