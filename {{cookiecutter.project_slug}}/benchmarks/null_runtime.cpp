@@ -65,6 +65,18 @@ void synchronize_event(Event) {}
 double elapsed_ms(Event, Event) {
   return 0.0;
 }
+GraphId create_graph(bool) {
+  return 1;
+}
+void begin_capture(GraphId, Stream) {}
+void end_capture(GraphId) {}
+bool is_capturing(Stream) {
+  return false;
+}
+void instantiate_graph(GraphId) {}
+void replay_graph(GraphId, Stream) {}
+void reset_graph(GraphId) {}
+void destroy_graph(GraphId) noexcept {}
 std::size_t live_event_count() noexcept {
   return 0;
 }

@@ -4,7 +4,10 @@
 // relies on.
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
+#include <cstdint>
+
 #include "backend/common.h"
+#include "backend/torch_version.h"
 
 namespace fakedevice {
 namespace {
@@ -130,6 +133,32 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
   void synchronizeDevice(const c10::DeviceIndex device_index) const override {
     runtime::synchronize_device(resolve_device(device_index));
   }
+
+#if FAKEDEVICE_TORCH_AT_LEAST(2, 13)
+  // The three overrides below exist from torch 2.13 on (2.9.1 lacks them).
+
+  // torch.accelerator.get_device_capability: the dtypes a tensor on the
+  // device can have. None yet: tensors do not live on this device.
+  c10::DeviceCapability getDeviceCapability(c10::Device device) const override {
+    runtime::check_device(resolve_device(device));
+    c10::DeviceCapability capability;
+    capability.capability_data.capability_bits = 0;
+    return capability;
+  }
+
+  // torch.Stream.native_handle: the stream id as a pointer, so the default
+  // stream's handle is null, as CUDA's legacy default stream's is.
+  void* getStreamNativeHandle(const c10::Stream stream) const override {
+    const runtime::Stream target = from_torch(stream);
+    runtime::check_stream(target);
+    return reinterpret_cast<void*>(static_cast<std::intptr_t>(target.id));
+  }
+
+  // torch.Stream.is_capturing: true while the stream records an MTIA graph.
+  bool isStreamCapturing(const c10::Stream& stream) const override {
+    return runtime::is_capturing(from_torch(stream));
+  }
+#endif
 };
 
 }  // namespace

@@ -2,17 +2,26 @@
 // reaches the backend. torch finds them by the class name "MTIAHooks".
 #include <ATen/detail/MTIAHooksInterface.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "backend/common.h"
 #include "backend/generator.h"
+#include "backend/torch_version.h"
 #include "device_config.h"
 
 namespace fakedevice {
 
 struct MTIAHooks final : public at::MTIAHooksInterface {
-  // torch >= 2.13 constructs hooks with no arguments.
+  // The hooks registry constructs the hooks with MTIAHooksArgs in torch 2.9
+  // and with no arguments in 2.13 and later.
+#if FAKEDEVICE_TORCH_AT_LEAST(2, 13)
   MTIAHooks() = default;
+#else
+  explicit MTIAHooks(at::MTIAHooksArgs /*unused*/) {}
+#endif
 
   // The runtime needs no set-up. Must not call back into torch's lazy init:
   // lazy init is what calls this.
@@ -96,6 +105,69 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
   at::Generator getNewGenerator(c10::DeviceIndex device_index) const override {
     return new_generator(resolve_device(device_index));
   }
+
+  // torch.mtia.empty_cache. The runtime caches no device memory.
+  void emptyCache() const override {}
+
+#if FAKEDEVICE_TORCH_AT_LEAST(2, 13)
+  // MTIA graphs (torch.mtia.MTIAGraph, torch.mtia.graph), from torch 2.13 on.
+  // A graph captures the work submitted to the current stream between
+  // capture_begin and capture_end, and replays it on the current stream.
+
+  int64_t mtiagraphCreate(bool keep_graph) const override {
+    return runtime::create_graph(keep_graph);
+  }
+
+  void mtiagraphDestroy(int64_t handle) const override {
+    runtime::destroy_graph(handle);
+  }
+
+  void mtiagraphCaptureBegin(int64_t handle, at::MempoolId_t pool) const override {
+    runtime::begin_capture(handle, current_stream());
+    std::lock_guard<std::mutex> lock(pools_mutex_);
+    // A zero pool id means "a private pool of its own", as for CUDA graphs.
+    pools_[handle] = pool == at::MempoolId_t{0, 0}
+        ? at::MempoolId_t{static_cast<at::CaptureId_t>(handle), 0}
+        : pool;
+  }
+
+  void mtiagraphCaptureEnd(int64_t handle) const override {
+    runtime::end_capture(handle);
+  }
+
+  void mtiagraphInstantiate(int64_t handle) const override {
+    runtime::instantiate_graph(handle);
+  }
+
+  void mtiagraphReplay(int64_t handle) const override {
+    runtime::replay_graph(handle, current_stream());
+  }
+
+  void mtiagraphReset(int64_t handle) const override {
+    runtime::reset_graph(handle);
+  }
+
+  at::MempoolId_t mtiagraphPool(int64_t handle) const override {
+    std::lock_guard<std::mutex> lock(pools_mutex_);
+    auto it = pools_.find(handle);
+    TORCH_CHECK(it != pools_.end(), "MTIA graph ", handle, " has never captured");
+    return it->second;
+  }
+
+  // torch.mtia.graph_pool_handle: a fresh pool id, shareable between graphs.
+  at::MempoolId_t graphPoolHandle() const override {
+    return {0, next_pool_id_.fetch_add(1)};
+  }
+
+ private:
+  static runtime::Stream current_stream() {
+    return runtime::current_stream(runtime::current_device());
+  }
+
+  mutable std::mutex pools_mutex_;
+  mutable std::unordered_map<int64_t, at::MempoolId_t> pools_;
+  mutable std::atomic<at::CaptureId_t> next_pool_id_{1};
+#endif
 };
 
 using at::MTIAHooksRegistry;

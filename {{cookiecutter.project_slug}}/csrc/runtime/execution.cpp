@@ -7,51 +7,28 @@
 // atomics, so that the calls made with nothing queued (recording on an idle
 // stream, queries, synchronizes of finished work) never take that mutex:
 // they must cost about what PyTorch's own call overhead costs.
-#include <atomic>
-#include <condition_variable>
 #include <cstdlib>
-#include <deque>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <string>
 #include <thread>
-#include <unordered_map>
-#include <utility>
-#include <variant>
-#include <vector>
 
 #include "runtime/describe.h"
-#include "runtime/runtime.h"
+#include "runtime/engine.h"
 
 namespace fakedevice::runtime {
-
-using Clock = std::chrono::steady_clock;
 
 namespace {
 std::atomic<std::size_t> live_events{0};
 }  // namespace
 
-struct EventState {
-  EventState(int device_index, bool timing)
-      : device(device_index), enable_timing(timing) {
-    live_events.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~EventState() {
-    live_events.fetch_sub(1, std::memory_order_relaxed);
-  }
+EventState::EventState(int device_index, bool timing)
+    : device(device_index), enable_timing(timing) {
+  live_events.fetch_add(1, std::memory_order_relaxed);
+}
 
-  const int device;
-  const bool enable_timing;
-  // The handle, plus one for each queued command that names the event.
-  std::atomic<int> references{1};
-  // Records are numbered 1, 2, ...; `completed` is the highest one finished.
-  std::atomic<uint64_t> recorded{0};
-  std::atomic<uint64_t> completed{0};
-  // Guards completed_at, and keeps it in step with `completed`.
-  std::atomic_flag stamping = ATOMIC_FLAG_INIT;
-  Clock::time_point completed_at{};
-};
+EventState::~EventState() {
+  live_events.fetch_sub(1, std::memory_order_relaxed);
+}
+
+namespace engine {
 
 namespace {
 
@@ -66,34 +43,39 @@ void release(EventState* event) noexcept {
   }
 }
 
-// A counted reference to an event, held by queued commands.
-class EventRef {
- public:
-  explicit EventRef(EventState* event) : event_(event) {
-    event_->references.fetch_add(1, std::memory_order_relaxed);
-  }
-  EventRef(EventRef&& other) noexcept : event_(std::exchange(other.event_, nullptr)) {}
-  EventRef& operator=(EventRef&& other) noexcept {
-    std::swap(event_, other.event_);
-    return *this;
-  }
-  EventRef(const EventRef&) = delete;
-  EventRef& operator=(const EventRef&) = delete;
-  ~EventRef() {
-    if (event_ != nullptr) {
-      release(event_);
-    }
-  }
-  EventState* operator->() const {
-    return event_;
-  }
-  EventState& operator*() const {
-    return *event_;
-  }
+}  // namespace
 
- private:
-  EventState* event_;
-};
+EventRef::EventRef(EventState* event) : event_(event) {
+  event_->references.fetch_add(1, std::memory_order_relaxed);
+}
+
+EventRef::~EventRef() {
+  if (event_ != nullptr) {
+    release(event_);
+  }
+}
+
+State& state() {
+  static State* instance = new State();
+  return *instance;
+}
+
+static_assert(kMaxDevices <= 16, "queue_key packs the device into 4 bits");
+uint64_t queue_key(Stream stream) {
+  return (static_cast<uint64_t>(stream.id) << 4) |
+      static_cast<uint64_t>(stream.device);
+}
+
+namespace {
+
+bool idle(const StreamQueue& queue) {
+  return queue.pending.empty() && !queue.running;
+}
+
+QueuePtr find_queue(State& s, Stream stream) {
+  auto it = s.queues.find(queue_key(stream));
+  return it == s.queues.end() ? nullptr : it->second;
+}
 
 bool is_complete(const EventState& event, uint64_t version) {
   return event.completed.load(std::memory_order_acquire) >= version;
@@ -126,77 +108,6 @@ void complete_record(EventState& event, uint64_t version) {
     event.completed_at = now;
     event.completed.store(version, std::memory_order_release);
   }
-}
-
-struct Sleep {
-  Clock::duration duration;
-};
-struct Record {
-  EventRef event;
-  uint64_t version;
-};
-struct Wait {
-  EventRef event;
-  uint64_t version;
-};
-struct Task {
-  std::function<void()> run;
-};
-using Command = std::variant<Sleep, Record, Wait, Task>;
-
-struct StreamQueue {
-  explicit StreamQueue(Stream s) : stream(s) {}
-  const Stream stream;
-  std::deque<Command> pending;
-  bool running = false;  // a command has left `pending` and not finished
-  bool has_worker = false;
-  uint64_t submitted = 0;
-  uint64_t finished = 0;
-  std::condition_variable work_ready;  // new work, or shutdown
-};
-using QueuePtr = std::shared_ptr<StreamQueue>;
-
-bool idle(const StreamQueue& queue) {
-  return queue.pending.empty() && !queue.running;
-}
-
-struct State {
-  std::mutex mutex;
-  // Notified whenever a command finishes and at shutdown; everything that
-  // waits for progress re-checks its condition.
-  std::condition_variable progress;
-  // Only streams that have work or a lingering worker.
-  std::unordered_map<uint64_t, QueuePtr> queues;
-  // How many queues are not idle. While it is 0, every stream is idle and
-  // the fast paths below skip the mutex. Changed under the mutex.
-  std::atomic<int> busy_queues{0};
-  // The first error a task threw on each device, until a synchronize reports it.
-  std::string async_errors[kMaxDevices];
-  std::atomic<bool> has_async_error{false};
-  int workers = 0;
-  bool shut_down = false;
-};
-
-// Never destroyed: detached workers may still touch it while the process
-// exits, after static destructors have run.
-State& state() {
-  static State* instance = new State();
-  return *instance;
-}
-
-bool all_streams_idle(const State& s) {
-  return s.busy_queues.load(std::memory_order_acquire) == 0;
-}
-
-static_assert(kMaxDevices <= 16, "queue_key packs the device into 4 bits");
-uint64_t queue_key(Stream stream) {
-  return (static_cast<uint64_t>(stream.id) << 4) |
-      static_cast<uint64_t>(stream.device);
-}
-
-QueuePtr find_queue(State& s, Stream stream) {
-  auto it = s.queues.find(queue_key(stream));
-  return it == s.queues.end() ? nullptr : it->second;
 }
 
 // Throws the first error a task raised on the device since the last report.
@@ -251,10 +162,10 @@ void execute(
     const auto until = Clock::now() + sleep->duration;
     queue.work_ready.wait_until(lock, until, [&] { return s.shut_down; });
   } else if (auto* record = std::get_if<Record>(&command)) {
-    complete_record(*record->event, record->version);
+    complete_record(*record->event.get(), record->version);
   } else if (auto* wait = std::get_if<Wait>(&command)) {
     s.progress.wait(lock, [&] {
-      return is_complete(*wait->event, wait->version) || s.shut_down;
+      return is_complete(*wait->event.get(), wait->version) || s.shut_down;
     });
   } else {
     run_task(s, lock, queue.stream, std::get<Task>(command).run);
@@ -300,7 +211,7 @@ void execute_inline(
     Stream stream,
     Command& command) {
   if (auto* record = std::get_if<Record>(&command)) {
-    complete_record(*record->event, record->version);
+    complete_record(*record->event.get(), record->version);
     s.progress.notify_all();
   } else if (auto* task = std::get_if<Task>(&command)) {
     run_task(s, lock, stream, task->run);
@@ -308,11 +219,35 @@ void execute_inline(
   // A busy period or a wait has nothing left to delay at exit.
 }
 
+// Blocks until every (queue, target) pair has finished `target` commands.
+void wait_for_queues(
+    State& s,
+    std::unique_lock<std::mutex>& lock,
+    const std::vector<std::pair<QueuePtr, uint64_t>>& targets) {
+  s.progress.wait(lock, [&] {
+    if (s.shut_down) {
+      return true;
+    }
+    for (const auto& [queue, target] : targets) {
+      if (queue->finished < target) {
+        return false;
+      }
+    }
+    return true;
+  });
+}
+
+}  // namespace
+
 void submit(
     State& s,
     std::unique_lock<std::mutex>& lock,
     Stream stream,
     Command command) {
+  if (Graph* graph = capturing_graph(s, stream)) {
+    graph->commands.push_back(std::move(command));
+    return;
+  }
   if (s.shut_down) {
     execute_inline(s, lock, stream, command);
     return;
@@ -337,25 +272,9 @@ void submit(
   ++s.workers;
 }
 
-// Blocks until every (queue, target) pair has finished `target` commands.
-void wait_for_queues(
-    State& s,
-    std::unique_lock<std::mutex>& lock,
-    const std::vector<std::pair<QueuePtr, uint64_t>>& targets) {
-  s.progress.wait(lock, [&] {
-    if (s.shut_down) {
-      return true;
-    }
-    for (const auto& [queue, target] : targets) {
-      if (queue->finished < target) {
-        return false;
-      }
-    }
-    return true;
-  });
-}
+}  // namespace engine
 
-}  // namespace
+using namespace engine;
 
 void sleep(Stream stream, std::chrono::nanoseconds duration) {
   check_stream(stream);
@@ -380,10 +299,11 @@ void enqueue(Stream stream, std::function<void()> task) {
 bool query_stream(Stream stream) {
   check_stream(stream);
   State& s = state();
-  if (all_streams_idle(s)) {
+  if (quiet(s)) {
     return true;
   }
   std::lock_guard<std::mutex> lock(s.mutex);
+  check_not_capturing(s, stream, "queried");
   const QueuePtr queue = find_queue(s, stream);
   return !queue || idle(*queue);
 }
@@ -391,8 +311,9 @@ bool query_stream(Stream stream) {
 void synchronize_stream(Stream stream) {
   check_stream(stream);
   State& s = state();
-  if (!all_streams_idle(s)) {
+  if (!quiet(s)) {
     std::unique_lock<std::mutex> lock(s.mutex);
+    check_not_capturing(s, stream, "synchronized");
     if (QueuePtr queue = find_queue(s, stream)) {
       wait_for_queues(s, lock, {{queue, queue->submitted}});
     }
@@ -403,8 +324,14 @@ void synchronize_stream(Stream stream) {
 void synchronize_device(int device) {
   check_device(device);
   State& s = state();
-  if (!all_streams_idle(s)) {
+  if (!quiet(s)) {
     std::unique_lock<std::mutex> lock(s.mutex);
+    for (const auto& [key, graph_id] : s.capture_of_stream) {
+      const Stream capturing = s.graphs.at(graph_id).capture_stream;
+      if (capturing.device == device) {
+        check_not_capturing(s, capturing, "synchronized");
+      }
+    }
     std::vector<std::pair<QueuePtr, uint64_t>> targets;
     for (const auto& [key, queue] : s.queues) {
       if (queue->stream.device == device) {
@@ -423,7 +350,7 @@ Event create_event(int device, bool enable_timing) {
 
 void destroy_event(Event event) noexcept {
   if (event != nullptr) {
-    release(event);
+    release(event);  // the handle's reference; queued commands hold their own
   }
 }
 
@@ -439,12 +366,17 @@ void record_event(Event event, Stream stream) {
         " cannot be recorded on " + describe_stream(stream));
   }
   State& s = state();
-  if (all_streams_idle(s)) {
+  if (quiet(s)) {
     // Nothing queued anywhere, so nothing ahead of it: it completes now.
     complete_record(*event, event->recorded.fetch_add(1) + 1);
     return;
   }
   std::unique_lock<std::mutex> lock(s.mutex);
+  if (capturing_graph(s, stream) != nullptr) {
+    // Recorded when the graph replays, not now.
+    submit(s, lock, stream, Record{EventRef(event), 0});
+    return;
+  }
   const uint64_t version = event->recorded.fetch_add(1) + 1;
   const QueuePtr queue = find_queue(s, stream);
   if (!queue || idle(*queue)) {
@@ -457,13 +389,21 @@ void record_event(Event event, Stream stream) {
 
 void stream_wait_event(Stream stream, Event event) {
   check_stream(stream);
-  const uint64_t version = event->recorded.load(std::memory_order_acquire);
-  if (is_complete(*event, version)) {
+  State& s = state();
+  uint64_t version = event->recorded.load(std::memory_order_acquire);
+  if (is_complete(*event, version) &&
+      s.capturing_streams.load(std::memory_order_acquire) == 0) {
     return;  // never recorded, or already complete: nothing to wait for
   }
-  State& s = state();
   std::unique_lock<std::mutex> lock(s.mutex);
-  submit(s, lock, stream, Wait{EventRef(event), version});
+  if (capturing_graph(s, stream) != nullptr) {
+    submit(s, lock, stream, Wait{EventRef(event), 0});  // resolved at replay
+    return;
+  }
+  version = event->recorded.load(std::memory_order_acquire);
+  if (!is_complete(*event, version)) {
+    submit(s, lock, stream, Wait{EventRef(event), version});
+  }
 }
 
 bool query_event(Event event) {

@@ -101,6 +101,26 @@ void synchronize_event(Event event);
 // have timing enabled and have completed.
 double elapsed_ms(Event start, Event end);
 
+// ---- Graphs: work captured from a stream once, replayed as a unit.
+// While a stream captures, work submitted to it (busy periods, tasks, event
+// records and waits) is stored in the graph instead of running, and querying
+// or synchronizing the stream is an error, as on a real device.
+using GraphId = int64_t;
+// `keep_graph`: keep the capture after end_capture() so that instantiate()
+// can be called explicitly; otherwise end_capture() instantiates at once.
+GraphId create_graph(bool keep_graph);
+void begin_capture(GraphId graph, Stream stream);
+void end_capture(GraphId graph);
+bool is_capturing(Stream stream);
+void instantiate_graph(GraphId graph);
+// Queues the captured work on `stream`, in capture order. Event records and
+// waits refer to each event's state at replay time.
+void replay_graph(GraphId graph, Stream stream);
+// Forgets the captured work; the graph can capture again.
+void reset_graph(GraphId graph);
+// Unknown ids are ignored.
+void destroy_graph(GraphId graph) noexcept;
+
 // ---- Lifetime.
 // Events whose memory is still held: not destroyed, or still named by queued
 // work. For leak checks.

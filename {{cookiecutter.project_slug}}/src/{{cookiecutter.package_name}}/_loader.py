@@ -15,9 +15,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
-EXTENSION_NAME = "{{ cookiecutter.package_name }}_C"
+PACKAGE = "{{ cookiecutter.package_name }}"
+EXTENSION_NAME = f"{PACKAGE}_C"
 # Set to 1 to see the compiler and ninja output of the build on import.
 VERBOSE_BUILD_VARIABLE = "{{ cookiecutter.package_name | upper }}_VERBOSE_BUILD"
+# Set to 1 to build against a torch release the backend is not tested with.
+ALLOW_UNTESTED_TORCH_VARIABLE = "{{ cookiecutter.package_name | upper }}_ALLOW_UNTESTED_TORCH"
+
+# The (major, minor) torch releases the C++ is built and tested against.
+# Releases 2.10 to 2.12 are untested: the C++ places each API change at the
+# first tested release that has it (see csrc/backend/torch_version.h).
+SUPPORTED_TORCH = ((2, 9), (2, 13), (2, 14))
 
 # src/<package>/_loader.py -> the project root, which holds csrc/.
 CSRC = Path(__file__).resolve().parents[2] / "csrc"
@@ -42,6 +50,29 @@ def sources() -> list[Path]:
     if not files:
         raise FileNotFoundError(f"no C++ sources under {CSRC}")
     return files
+
+
+class UnsupportedTorchError(ImportError):
+    """The installed torch is not a release this backend supports."""
+
+
+def check_torch_version(version: str) -> None:
+    """Refuse a torch release outside SUPPORTED_TORCH, before any compiler runs."""
+    release = version.split("+")[0]
+    try:
+        major, minor = (int(part) for part in release.split(".")[:2])
+    except ValueError:
+        raise UnsupportedTorchError(f"cannot read the torch version {version!r}") from None
+    if (major, minor) in SUPPORTED_TORCH:
+        return
+    if os.environ.get(ALLOW_UNTESTED_TORCH_VARIABLE, "") not in ("", "0"):
+        return
+    supported = ", ".join(f"{a}.{b}" for a, b in SUPPORTED_TORCH)
+    raise UnsupportedTorchError(
+        f"{PACKAGE} supports torch {supported}; this is torch "
+        f"{version}. Install a supported release (for example pip install torch==2.13.0), "
+        f"or set {ALLOW_UNTESTED_TORCH_VARIABLE}=1 to try this one anyway."
+    )
 
 
 def build_directory(name: str = EXTENSION_NAME) -> Path:
@@ -72,8 +103,10 @@ def _source_alias(build_dir: Path) -> Path:
 
 def build(name: str, files: Iterable[Path], verbose: bool = False) -> ModuleType:
     """Compile the given C++ files into the extension module ``name`` and import it."""
+    import torch
     from torch.utils import cpp_extension
 
+    check_torch_version(torch.__version__)
     build_dir = build_directory(name)
     build_dir.mkdir(parents=True, exist_ok=True)
     alias = _source_alias(build_dir)

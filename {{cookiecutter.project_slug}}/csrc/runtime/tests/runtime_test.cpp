@@ -266,6 +266,54 @@ void many_threads_share_streams_and_events() {
   EXPECT(std::adjacent_find(all.begin(), all.end()) == all.end());
 }
 
+void graphs_capture_work_and_replay_it() {
+  const rt::Stream stream = rt::new_stream(0);
+  const rt::GraphId graph = rt::create_graph(false);
+  std::atomic<int> runs{0};
+  const rt::Event done = rt::create_event(0, true);
+  rt::begin_capture(graph, stream);
+  EXPECT(rt::is_capturing(stream));
+  EXPECT(!rt::is_capturing(rt::new_stream(0)));
+  rt::sleep(stream, 30ms);
+  rt::enqueue(stream, [&] { ++runs; });
+  rt::record_event(done, stream);
+  EXPECT(throws([&] { rt::synchronize_stream(stream); }, "is capturing a graph"));
+  EXPECT(throws([&] { rt::query_stream(stream); }, "is capturing a graph"));
+  rt::end_capture(graph);
+  EXPECT(!rt::is_capturing(stream));
+  EXPECT(rt::query_stream(stream));  // captured, not queued
+  EXPECT(runs == 0);
+  const rt::Stream replay_on = rt::new_stream(0);
+  for (int replay = 1; replay <= 2; ++replay) {
+    const auto start = Clock::now();
+    rt::replay_graph(graph, replay_on);
+    EXPECT(!rt::query_event(done));
+    rt::synchronize_event(done);
+    EXPECT(ms_since(start) >= 30);
+    EXPECT(runs == replay);
+  }
+  rt::reset_graph(graph);
+  EXPECT(throws([&] { rt::replay_graph(graph, replay_on); }, "no finished capture"));
+  rt::destroy_graph(graph);
+  EXPECT(throws([&] { rt::replay_graph(graph, replay_on); }, "unknown graph"));
+  rt::destroy_event(done);
+}
+
+void kept_graphs_need_instantiating() {
+  const rt::Stream stream = rt::new_stream(0);
+  const rt::GraphId graph = rt::create_graph(true);
+  EXPECT(throws([&] { rt::end_capture(graph); }, "is not capturing"));
+  rt::begin_capture(graph, stream);
+  EXPECT(throws([&] { rt::begin_capture(rt::create_graph(false), stream); }, "already capturing"));
+  rt::sleep(stream, 1ms);
+  rt::end_capture(graph);
+  EXPECT(throws([&] { rt::replay_graph(graph, stream); }, "instantiate it first"));
+  rt::instantiate_graph(graph);
+  rt::replay_graph(graph, stream);
+  rt::synchronize_stream(stream);
+  rt::destroy_graph(graph);
+}
+
 // Must run last: the runtime stays shut down afterwards.
 void shutdown_drops_queued_work_and_runs_later_work_inline() {
   const rt::Stream stream = rt::new_stream(0);
@@ -300,6 +348,8 @@ int main() {
       {"task_errors_surface_at_the_next_synchronize", task_errors_surface_at_the_next_synchronize},
       {"bad_arguments_are_refused", bad_arguments_are_refused},
       {"current_device_and_streams_are_per_thread", current_device_and_streams_are_per_thread},
+      {"graphs_capture_work_and_replay_it", graphs_capture_work_and_replay_it},
+      {"kept_graphs_need_instantiating", kept_graphs_need_instantiating},
       {"many_threads_share_streams_and_events", many_threads_share_streams_and_events},
       {"shutdown_drops_queued_work_and_runs_later_work_inline",
        shutdown_drops_queued_work_and_runs_later_work_inline},
