@@ -3,10 +3,11 @@
 Two places enforce them, so that a bad answer is refused before anything is
 written to disk:
 
-* ``AnswerChecks`` (listed in cookiecutter.json's ``_extensions``) runs them
-  while cookiecutter collects the answers, before it creates the project
-  folder. That matters for a slug such as ``a/b``: the pre-gen hook only runs
-  after cookiecutter has created ``a/b``, and its clean-up would leave ``a``.
+* ``jinja_extensions.AnswerChecks`` (listed in cookiecutter.json's
+  ``_extensions``) runs them while cookiecutter collects the answers, before
+  it creates the project folder. That matters for a slug such as ``a/b``: the
+  pre-gen hook only runs after cookiecutter has created ``a/b``, and its
+  clean-up would leave ``a``.
 * ``hooks/pre_gen_project.py`` runs them again for ``--replay``, which skips
   the prompts.
 
@@ -22,11 +23,12 @@ import sys
 import unicodedata
 from collections.abc import Mapping
 
-import jinja2.ext
-
 # Must equal kMaxDevices in csrc/runtime/runtime.h: the runtime keeps
 # fixed-size per-device tables. tests/test_answer_rules.py checks the two agree.
 MAX_DEVICE_COUNT = 16
+
+# 1 TiB: far above any real device, low enough that a typo in the unit shows.
+MAX_DEVICE_MEMORY_MIB = 1024 * 1024
 
 SUPPORTED_DEVICE_TYPES = ("mtia",)
 LICENSES = ("BSD-3-Clause", "MIT", "Proprietary")
@@ -68,16 +70,20 @@ class InvalidAnswer(ValueError):
 
 def check_answers(answers: Mapping[str, object]) -> None:
     """Raise InvalidAnswer for the first answer that breaks a rule."""
-    for name in ("project_name", "description", "author_name", "author_email"):
+    for name in ("project_name", "description", "author_name", "author_email", "device_name"):
         _check_one_line_text(name, answers.get(name, ""))
-    if not str(answers.get("project_name", "")).strip():
-        raise InvalidAnswer("project_name must not be empty")
+    for name in ("project_name", "device_name"):
+        if not str(answers.get(name, "")).strip():
+            raise InvalidAnswer(f"{name} must not be empty")
     _check_project_slug(answers.get("project_slug"))
     _check_package_name(answers.get("package_name"))
     _check_author_email(answers.get("author_email", ""))
     _check_choice("license", answers.get("license"), LICENSES)
     _check_choice("device_type", answers.get("device_type"), SUPPORTED_DEVICE_TYPES)
-    _check_device_count(answers.get("device_count"))
+    _check_integer("device_count", answers.get("device_count"), MAX_DEVICE_COUNT,
+                   "the most the emulated runtime supports")
+    _check_integer("device_memory_mib", answers.get("device_memory_mib"),
+                   MAX_DEVICE_MEMORY_MIB, "1 TiB")
 
 
 def _check_one_line_text(name: str, value: object) -> None:
@@ -131,36 +137,11 @@ def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
         )
 
 
-def _check_device_count(value: object) -> None:
+def _check_integer(name: str, value: object, most: int, why: str) -> None:
     text = str(value).strip()
     if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
-        count = None
+        number = None
     else:
-        count = int(text)
-    if count is None or not 1 <= count <= MAX_DEVICE_COUNT:
-        raise InvalidAnswer(
-            f"device_count {value!r} must be an integer from 1 to "
-            f"{MAX_DEVICE_COUNT} (the most the emulated runtime supports)"
-        )
-
-
-class AnswerChecks(jinja2.ext.Extension):
-    """Adds the ``check_answers`` filter that cookiecutter.json applies.
-
-    It raises cookiecutter's FailedHookException, which the cookiecutter
-    command line reports as one line, like a refusing hook.
-    """
-
-    def __init__(self, environment: jinja2.Environment) -> None:
-        super().__init__(environment)
-        environment.filters["check_answers"] = _check_answers_filter
-
-
-def _check_answers_filter(answers: Mapping[str, object]) -> str:
-    try:
-        check_answers(answers)
-    except InvalidAnswer as error:
-        from cookiecutter.exceptions import FailedHookException
-
-        raise FailedHookException(f"Invalid answer: {error}") from None
-    return ""
+        number = int(text)
+    if number is None or not 1 <= number <= most:
+        raise InvalidAnswer(f"{name} {value!r} must be an integer from 1 to {most} ({why})")

@@ -32,6 +32,11 @@ BAD_ANSWERS = [
     ("device_count", "-1", "from 1 to 16"),
     ("device_count", "two", "from 1 to 16"),
     ("device_count", "1.5", "from 1 to 16"),
+    ("device_memory_mib", "0", "from 1 to 1048576"),
+    ("device_memory_mib", "16GB", "from 1 to 1048576"),
+    ("device_memory_mib", "2000000", "from 1 to 1048576"),
+    ("device_name", "", "must not be empty"),
+    ("device_name", "line\nbreak", "one line"),
     ("project_name", "", "must not be empty"),
     ("project_name", "two\nlines", "one line"),
     ("description", "tab\there", "one line"),
@@ -129,6 +134,8 @@ def test_good_answers_pass_every_rule():
             "license": "Proprietary",
             "device_type": "mtia",
             "device_count": 16,
+            "device_name": 'Zoë\'s "Fake" \\ Device',
+            "device_memory_mib": "1048576",
         }
     )
 

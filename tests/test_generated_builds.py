@@ -44,13 +44,15 @@ def awkward_output_dir(tmp_path):
     return folder
 
 
-def test_one_device_quoted_names_and_custom_package_build_and_pass(awkward_output_dir, tmp_path):
+def test_one_device_quoted_names_and_custom_answers_build_and_pass(awkward_output_dir, tmp_path):
     project = render(
         awkward_output_dir,
         {
             "project_name": 'O\'Neil\'s "Quoted" Device',
             "package_name": "quoted_accel",
             "device_count": "1",
+            "device_name": 'Zoë\'s "Fake" \\ Accelerator',
+            "device_memory_mib": "64",
         },
     )
     assert (project / "src" / "quoted_accel").is_dir()

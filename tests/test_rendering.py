@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
+import re
 import tomllib
 
 import pytest
@@ -15,6 +16,7 @@ AWKWARD_TEXT = {
     "project_name": 'The "Quoted" O\'Neil Device \\ with {braces} and ünïcode 🚀',
     "description": 'Says "hi", \\n is not a newline, { single braces } \'quoted\'',
     "author_name": "Zoë \"Zed\" O'Hara",
+    "device_name": 'Ünïcode "Quoted" \\ Device \\n',
 }
 
 
@@ -99,8 +101,17 @@ def test_awkward_text_answers_come_back_unchanged(output_dir):
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert AWKWARD_TEXT["project_name"] in readme
     assert AWKWARD_TEXT["description"] in readme
-    for path in project.rglob("*.py"):
-        ast.parse(path.read_text(encoding="utf-8"))
+    conftest = ast.parse((project / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    returned = [
+        node.value.value
+        for node in ast.walk(conftest)
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant)
+    ]
+    assert AWKWARD_TEXT["device_name"] in returned
+    header = (project / "csrc" / "device_config.h").read_text(encoding="utf-8")
+    literal = re.search(r'kDeviceName\[\] = "((?:[^"\\]|\\.)*)";', header)
+    assert literal is not None
+    assert re.sub(r"\\(.)", r"\1", literal.group(1)) == AWKWARD_TEXT["device_name"]
 
 
 def test_default_names_derive_from_the_project_name(output_dir):

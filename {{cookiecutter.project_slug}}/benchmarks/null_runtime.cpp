@@ -3,6 +3,7 @@
 // backend against it to measure what PyTorch and the glue cost on their own,
 // the baseline the emulated runtime is compared with.
 #include <atomic>
+#include <new>
 
 #include "device_config.h"
 #include "runtime/runtime.h"
@@ -65,6 +66,35 @@ void synchronize_event(Event) {}
 double elapsed_ms(Event, Event) {
   return 0.0;
 }
+void* allocate(int, std::size_t bytes) {
+  return bytes == 0 ? nullptr : ::operator new(bytes);
+}
+void* allocate_host(std::size_t bytes) {
+  return bytes == 0 ? nullptr : ::operator new(bytes);
+}
+void deallocate(void* ptr) noexcept {
+  ::operator delete(ptr);
+}
+bool is_host_block(const void*) noexcept {
+  return false;
+}
+BlockPin::BlockPin(const void*) noexcept {}
+BlockPin::BlockPin(const BlockPin&) noexcept {}
+BlockPin::BlockPin(BlockPin&&) noexcept {}
+BlockPin& BlockPin::operator=(BlockPin) noexcept {
+  return *this;
+}
+BlockPin::~BlockPin() = default;
+void record_stream(void*, Stream) {}
+int device_of_pointer(const void*) noexcept {
+  return 0;
+}
+MemoryStats memory_stats(int) {
+  return MemoryStats{};
+}
+void reset_peak_memory(int) {}
+void reset_accumulated_memory(int) {}
+void set_memory_capacity(int, std::size_t) {}
 GraphId create_graph(bool) {
   return 1;
 }

@@ -3,6 +3,8 @@
 // touches C++ braces. Change a value here, or regenerate from the template.
 #pragma once
 
+#include <cstddef>
+
 namespace fakedevice::config {
 
 // How many emulated devices the backend reports.
@@ -10,5 +12,14 @@ inline constexpr int kDeviceCount = {{ cookiecutter.device_count | int }};
 
 // The in-tree device slot the backend fills, as torch spells it.
 inline constexpr char kDeviceTypeName[] = "{{ cookiecutter.device_type }}";
+
+// What torch.{{ cookiecutter.device_type }}.get_device_properties reports.
+inline constexpr char kDeviceName[] = {{ cookiecutter.device_name | quoted }};
+inline constexpr int kCapabilityMajor = 1;
+inline constexpr int kCapabilityMinor = 0;
+
+// Each device's memory capacity until set_memory_capacity() changes it.
+inline constexpr std::size_t kDeviceMemoryBytes =
+    static_cast<std::size_t>({{ cookiecutter.device_memory_mib | int }}) * 1024 * 1024;
 
 }  // namespace fakedevice::config

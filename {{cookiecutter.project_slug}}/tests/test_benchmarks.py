@@ -8,18 +8,26 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_stream_event_benchmark_runs_and_reports_every_figure():
+def run_benchmark(script, *arguments):
     result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "benchmarks" / "bench_stream_event.py"),
-            *("--rounds", "1", "--batches", "1", "--calls", "50"),
-        ],
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / script), *arguments],
         capture_output=True,
         text=True,
         timeout=900,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_stream_event_benchmark_runs_and_reports_every_figure():
+    output = run_benchmark("bench_stream_event.py", "--rounds", "1", "--batches", "1", "--calls", "50")
     for line in ("new stream", "stream.wait_event(event)", "geometric mean ratio", "worst ratio"):
-        assert line in result.stdout
+        assert line in output
+
+
+def test_copy_benchmark_runs_and_reports_every_figure():
+    output = run_benchmark("bench_copy.py", "--mib", "1", "--repeats", "1")
+    for line in ("host to device (copy_)", "device to host (copy_)", "host to host, CPU copy_"):
+        assert line in output
+    assert output.count("GB/s") == 3

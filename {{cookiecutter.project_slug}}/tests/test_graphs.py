@@ -131,3 +131,32 @@ def test_pool_handles_are_distinct_and_graphs_report_their_pool():
     with torch.mtia.graph(graph, pool=first, stream=torch.Stream(device="mtia:0")):
         pass
     assert graph.pool() == first
+
+
+def test_replay_repeats_captured_copies_and_fills_on_current_inputs():
+    source = torch.zeros(4, device="mtia:0")
+    target = torch.zeros(4, device="mtia:0")
+    graph = torch.mtia.MTIAGraph()
+    with torch.mtia.graph(graph, stream=torch.Stream(device="mtia:0")):
+        target.copy_(source)
+        source.fill_(9)
+    assert torch.equal(target.cpu(), torch.zeros(4))  # captured, not run
+    source.copy_(torch.arange(4.0))
+    graph.replay()
+    assert torch.equal(target.cpu(), torch.arange(4.0))
+    assert torch.equal(source.cpu(), torch.full((4,), 9.0))
+
+
+def test_memory_used_by_a_graph_lives_as_long_as_the_graph():
+    torch.mtia.init()
+    before = torch.mtia.memory_allocated(0)
+    graph = torch.mtia.MTIAGraph()
+    scratch = torch.zeros(1024, device="mtia:0")
+    with torch.mtia.graph(graph, stream=torch.Stream(device="mtia:0")):
+        scratch.fill_(1)
+    del scratch
+    assert torch.mtia.memory_allocated(0) == before + 4096  # the graph still uses it
+    graph.replay()
+    torch.mtia.synchronize(0)
+    graph.reset()
+    assert torch.mtia.memory_allocated(0) == before

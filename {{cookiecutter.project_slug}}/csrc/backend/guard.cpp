@@ -6,7 +6,9 @@
 
 #include <cstdint>
 
+#include "backend/allocator.h"
 #include "backend/common.h"
+#include "backend/dtypes.h"
 #include "backend/torch_version.h"
 
 namespace fakedevice {
@@ -130,6 +132,13 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
     runtime::synchronize_stream(from_torch(stream));
   }
 
+  // Keeps a tensor's memory until the stream has finished the work queued on
+  // it so far (tensor.record_stream).
+  void recordDataPtrOnStream(const c10::DataPtr& data, const c10::Stream& stream)
+      const override {
+    record_data_ptr_on_stream(data, stream);
+  }
+
   void synchronizeDevice(const c10::DeviceIndex device_index) const override {
     runtime::synchronize_device(resolve_device(device_index));
   }
@@ -138,11 +147,15 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
   // The three overrides below exist from torch 2.13 on (2.9.1 lacks them).
 
   // torch.accelerator.get_device_capability: the dtypes a tensor on the
-  // device can have. None yet: tensors do not live on this device.
+  // device can have and be converted to and from (dtypes.h).
   c10::DeviceCapability getDeviceCapability(c10::Device device) const override {
     runtime::check_device(resolve_device(device));
     c10::DeviceCapability capability;
-    capability.capability_data.capability_bits = 0;
+    auto& supported = capability.capability_data.supported_scalar_types;
+#define FAKEDEVICE_REPORT_DTYPE(_, name) \
+  supported.has_##name = is_supported_dtype(c10::ScalarType::name);
+    AT_FORALL_SCALAR_TYPES_WITH_COMPLEX_AND_QINTS(FAKEDEVICE_REPORT_DTYPE)
+#undef FAKEDEVICE_REPORT_DTYPE
     return capability;
   }
 

@@ -1,12 +1,14 @@
 // The MTIA hooks: how torch.mtia (and torch's lazy device initialisation)
 // reaches the backend. torch finds them by the class name "MTIAHooks".
 #include <ATen/detail/MTIAHooksInterface.h>
+#include <pybind11/pybind11.h>
 
 #include <atomic>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "backend/allocator.h"
 #include "backend/common.h"
 #include "backend/generator.h"
 #include "backend/torch_version.h"
@@ -106,8 +108,64 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
     return new_generator(resolve_device(device_index));
   }
 
+  // tensor.pin_memory() and is_pinned() ask the current accelerator's hooks.
+  bool isPinnedPtr(const void* data) const override {
+    return is_pinned_host_pointer(data);
+  }
+
+  c10::Allocator* getPinnedMemoryAllocator() const override {
+    return pinned_host_allocator();
+  }
+
+  // torch.from_blob(..., device inferred) and friends.
+  c10::Device getDeviceFromPtr(void* data) const override {
+    const int device = runtime::device_of_pointer(data);
+    TORCH_CHECK(device >= 0, "pointer ", data, " is not in ", kDeviceType, " device memory");
+    return c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(device));
+  }
+
   // torch.mtia.empty_cache. The runtime caches no device memory.
   void emptyCache() const override {}
+
+  // torch.mtia.memory_stats, memory_allocated, max_memory_allocated read
+  // the "dram" entry. Called with the GIL held.
+  PyObject* memoryStats(c10::DeviceIndex device_index) const override {
+    const runtime::MemoryStats stats = runtime::memory_stats(resolve_device(device_index));
+    pybind11::dict dram;
+    dram["allocated_bytes"] = stats.allocated;
+    dram["peak_bytes"] = stats.peak_allocated;
+    dram["total_bytes"] = stats.capacity;
+    dram["free_bytes"] = stats.capacity > stats.allocated ? stats.capacity - stats.allocated : 0;
+    dram["num_allocs"] = stats.allocations;
+    dram["num_frees"] = stats.frees;
+    dram["num_ooms"] = stats.out_of_memory_errors;
+    pybind11::dict result;
+    result["dram"] = dram;
+    return result.release().ptr();
+  }
+
+  void resetPeakMemoryStats(c10::DeviceIndex device_index) const override {
+    runtime::reset_peak_memory(resolve_device(device_index));
+  }
+
+  // torch.mtia.get_device_properties. Called with the GIL held.
+  PyObject* getDeviceProperties(c10::DeviceIndex device_index) const override {
+    const runtime::MemoryStats stats = runtime::memory_stats(resolve_device(device_index));
+    pybind11::dict properties;
+    properties["name"] = config::kDeviceName;
+    properties["total_memory"] = stats.capacity;
+    properties["major"] = config::kCapabilityMajor;
+    properties["minor"] = config::kCapabilityMinor;
+    return properties.release().ptr();
+  }
+
+  // torch.mtia.get_device_capability: (major, minor).
+  PyObject* getDeviceCapability(c10::DeviceIndex device_index) const override {
+    runtime::check_device(resolve_device(device_index));
+    return pybind11::make_tuple(config::kCapabilityMajor, config::kCapabilityMinor)
+        .release()
+        .ptr();
+  }
 
 #if FAKEDEVICE_TORCH_AT_LEAST(2, 13)
   // MTIA graphs (torch.mtia.MTIAGraph, torch.mtia.graph), from torch 2.13 on.

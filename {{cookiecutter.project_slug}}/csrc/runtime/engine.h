@@ -142,6 +142,12 @@ void submit(
     Stream stream,
     Command command);
 
+// For the runtime's own bookkeeping (freeing memory once streams are done
+// with it): runs `task` at once if the stream is idle, else queues it behind
+// the stream's work, even while the stream captures a graph. Lock not held;
+// never throws.
+void run_after_queued_work(Stream stream, std::function<void()> task) noexcept;
+
 // The graph `stream` is capturing into, or null. Lock held.
 Graph* capturing_graph(State& s, Stream stream);
 

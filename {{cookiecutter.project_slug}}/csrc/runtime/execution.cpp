@@ -239,19 +239,10 @@ void wait_for_queues(
 
 }  // namespace
 
-void submit(
-    State& s,
-    std::unique_lock<std::mutex>& lock,
-    Stream stream,
-    Command command) {
-  if (Graph* graph = capturing_graph(s, stream)) {
-    graph->commands.push_back(std::move(command));
-    return;
-  }
-  if (s.shut_down) {
-    execute_inline(s, lock, stream, command);
-    return;
-  }
+namespace {
+
+// Appends `command` to the stream's queue, starting a worker if it has none.
+void queue_command(State& s, Stream stream, Command command) {
   QueuePtr& queue = s.queues[queue_key(stream)];
   if (!queue) {
     queue = std::make_shared<StreamQueue>(stream);
@@ -270,6 +261,35 @@ void submit(
   std::thread(worker_main, queue).detach();
   queue->has_worker = true;
   ++s.workers;
+}
+
+}  // namespace
+
+void submit(
+    State& s,
+    std::unique_lock<std::mutex>& lock,
+    Stream stream,
+    Command command) {
+  if (Graph* graph = capturing_graph(s, stream)) {
+    graph->commands.push_back(std::move(command));
+  } else if (s.shut_down) {
+    execute_inline(s, lock, stream, command);
+  } else {
+    queue_command(s, stream, std::move(command));
+  }
+}
+
+void run_after_queued_work(Stream stream, std::function<void()> task) noexcept {
+  State& s = state();
+  {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    const QueuePtr queue = find_queue(s, stream);
+    if (queue && !idle(*queue) && !s.shut_down) {
+      queue_command(s, stream, Task{std::move(task)});
+      return;
+    }
+  }
+  task();
 }
 
 }  // namespace engine

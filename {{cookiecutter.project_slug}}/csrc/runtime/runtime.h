@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <string>
 
 namespace fakedevice::runtime {
 
@@ -49,6 +50,15 @@ struct Stream {
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// An allocation larger than the device's free memory.
+class OutOfMemory : public Error {
+ public:
+  OutOfMemory(const std::string& message, std::size_t requested, std::size_t free_bytes)
+      : Error(message), requested(requested), free_bytes(free_bytes) {}
+  const std::size_t requested;
+  const std::size_t free_bytes;
 };
 
 // ---- Devices. The current device is per thread and starts at 0.
@@ -100,6 +110,66 @@ void synchronize_event(Event event);
 // Milliseconds from `start` completing to `end` completing; both events must
 // have timing enabled and have completed.
 double elapsed_ms(Event start, Event end);
+
+// ---- Memory: host memory standing in for device memory, with a capacity
+// per device (device_config.h sets the default), and pinned host memory.
+// A block of `bytes` on the device; null for 0 bytes. Throws OutOfMemory when
+// the device's capacity would be exceeded.
+void* allocate(int device, std::size_t bytes);
+// A block of page-locked host memory, as a driver's pinned memory: copies
+// from and to it may run asynchronously. Counted against no device.
+void* allocate_host(std::size_t bytes);
+// Frees the block once every stream it was recorded on (record_stream) has
+// finished the work queued on it so far, and no BlockPin holds it. Null is
+// ignored.
+void deallocate(void* ptr) noexcept;
+// Marks the block as used by work on `stream`.
+void record_stream(void* ptr, Stream stream);
+// The device whose block holds `ptr` (any address inside a block), or -1 for
+// host memory.
+int device_of_pointer(const void* ptr) noexcept;
+// True for an address inside a block from allocate_host.
+bool is_host_block(const void* ptr) noexcept;
+
+// Keeps the block that holds an address from being freed while any copy of
+// the pin lives: queued and captured work holds pins on the memory it uses.
+// Empty (false) for an address in no block.
+class BlockPin {
+ public:
+  BlockPin() = default;
+  explicit BlockPin(const void* ptr) noexcept;
+  BlockPin(const BlockPin& other) noexcept;
+  BlockPin(BlockPin&& other) noexcept;
+  BlockPin& operator=(BlockPin other) noexcept;
+  ~BlockPin();
+  explicit operator bool() const {
+    return block_ != 0;
+  }
+
+ private:
+  std::uintptr_t block_ = 0;  // start address of the block, 0 if none
+};
+
+struct MemoryStats {
+  std::size_t capacity = 0;            // bytes the device may hold
+  std::size_t allocated = 0;           // bytes in blocks not yet freed
+  std::size_t peak_allocated = 0;      // highest `allocated` since the last reset
+  std::size_t blocks = 0;              // blocks not yet freed
+  std::size_t peak_blocks = 0;
+  std::size_t total_allocated = 0;     // bytes ever allocated (since a reset)
+  std::size_t total_freed = 0;
+  std::size_t allocations = 0;         // blocks ever allocated (since a reset)
+  std::size_t frees = 0;
+  std::size_t out_of_memory_errors = 0;
+};
+MemoryStats memory_stats(int device);
+// Peaks restart from the current values.
+void reset_peak_memory(int device);
+// Totals (allocated, freed, counts, out-of-memory errors) restart from 0.
+void reset_accumulated_memory(int device);
+// Changes the device's capacity; blocks already allocated stay, and new ones
+// fail while they would exceed it.
+void set_memory_capacity(int device, std::size_t bytes);
 
 // ---- Graphs: work captured from a stream once, replayed as a unit.
 // While a stream captures, work submitted to it (busy periods, tasks, event

@@ -9,6 +9,7 @@ work without hardware.
 import atexit
 
 from ._loader import load
+from ._memory import memory_capacity, set_memory_capacity
 from ._sleep import sleep
 
 DEVICE_TYPE = "{{ cookiecutter.device_type }}"
@@ -17,4 +18,4 @@ DEVICE_TYPE = "{{ cookiecutter.device_type }}"
 # still queued. Handlers registered later (by code using the device) run first.
 atexit.register(load().shutdown)
 
-__all__ = ["DEVICE_TYPE", "load", "sleep"]
+__all__ = ["DEVICE_TYPE", "load", "memory_capacity", "set_memory_capacity", "sleep"]

@@ -314,6 +314,107 @@ void kept_graphs_need_instantiating() {
   rt::destroy_graph(graph);
 }
 
+void memory_has_a_capacity_and_counts_blocks() {
+  const rt::MemoryStats start = rt::memory_stats(0);
+  rt::set_memory_capacity(0, start.allocated + 1000);
+  void* first = rt::allocate(0, 600);
+  EXPECT(first != nullptr);
+  EXPECT(rt::device_of_pointer(first) == 0);
+  EXPECT(rt::device_of_pointer(static_cast<char*>(first) + 599) == 0);
+  bool refused = false;
+  try {
+    rt::allocate(0, 600);
+  } catch (const rt::OutOfMemory& error) {
+    refused = error.requested == 600 && error.free_bytes == 400 &&
+        std::string(error.what()).find("tried to allocate 600 bytes; 400 bytes free") !=
+            std::string::npos;
+  }
+  EXPECT(refused);
+  const rt::MemoryStats during = rt::memory_stats(0);
+  EXPECT(during.allocated == start.allocated + 600);
+  EXPECT(during.out_of_memory_errors == start.out_of_memory_errors + 1);
+  rt::deallocate(first);
+  EXPECT(rt::memory_stats(0).allocated == start.allocated);
+  EXPECT(rt::memory_stats(0).peak_allocated >= start.allocated + 600);
+  rt::set_memory_capacity(0, start.capacity);
+  EXPECT(rt::allocate(0, 0) == nullptr);
+  EXPECT(throws([] { rt::allocate(rt::device_count(), 1); }, "out of range"));
+}
+
+void freeing_waits_for_recorded_streams_and_pins() {
+  const std::size_t before = rt::memory_stats(0).allocated;
+  const rt::Stream stream = rt::new_stream(0);
+  void* block = rt::allocate(0, 4096);
+  rt::sleep(stream, 50ms);
+  rt::record_stream(block, stream);
+  rt::deallocate(block);
+  EXPECT(rt::memory_stats(0).allocated == before + 4096);  // the stream may still use it
+  rt::synchronize_stream(stream);
+  EXPECT(rt::memory_stats(0).allocated == before);
+
+  void* pinned = rt::allocate(0, 4096);
+  {
+    const rt::BlockPin pin(static_cast<char*>(pinned) + 100);
+    EXPECT(static_cast<bool>(pin));
+    const rt::BlockPin copy = pin;
+    rt::deallocate(pinned);
+    EXPECT(rt::memory_stats(0).allocated == before + 4096);
+  }
+  EXPECT(rt::memory_stats(0).allocated == before);
+  int on_stack = 0;
+  EXPECT(!rt::BlockPin(&on_stack));
+  EXPECT(throws([&] { rt::record_stream(&on_stack, stream); }, "not in any block"));
+}
+
+void pinned_host_blocks_are_host_memory() {
+  const std::size_t before = rt::memory_stats(0).allocated;
+  void* host = rt::allocate_host(1000);
+  EXPECT(rt::is_host_block(static_cast<char*>(host) + 999));
+  EXPECT(rt::device_of_pointer(host) == -1);
+  EXPECT(rt::memory_stats(0).allocated == before);
+  EXPECT(static_cast<bool>(rt::BlockPin(host)));
+  rt::deallocate(host);
+  EXPECT(!rt::is_host_block(host));
+}
+
+void tasks_pinning_memory_from_many_threads() {
+  constexpr int kThreads = 6;
+  const std::size_t before = rt::memory_stats(0).allocated;
+  std::vector<std::thread> threads;
+  std::atomic<int> sums{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const rt::Stream stream = rt::new_stream(0);
+      for (int round = 0; round < 100; ++round) {
+        auto* values = static_cast<int*>(rt::allocate(0, 64 * sizeof(int)));
+        rt::enqueue(stream, [values, pin = rt::BlockPin(values)] {
+          for (int i = 0; i < 64; ++i) {
+            values[i] = i;
+          }
+        });
+        rt::enqueue(stream, [values, pin = rt::BlockPin(values), &sums] {
+          int sum = 0;
+          for (int i = 0; i < 64; ++i) {
+            sum += values[i];
+          }
+          sums += sum == 2016 ? 1 : 0;
+        });
+        if (t % 2 == 0) {
+          rt::record_stream(values, rt::new_stream(0));
+        }
+        rt::deallocate(values);  // the queued tasks keep it alive
+      }
+      rt::synchronize_stream(stream);
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  rt::synchronize_device(0);
+  EXPECT(sums == kThreads * 100);
+  EXPECT(rt::memory_stats(0).allocated == before);
+}
+
 // Must run last: the runtime stays shut down afterwards.
 void shutdown_drops_queued_work_and_runs_later_work_inline() {
   const rt::Stream stream = rt::new_stream(0);
@@ -350,6 +451,10 @@ int main() {
       {"current_device_and_streams_are_per_thread", current_device_and_streams_are_per_thread},
       {"graphs_capture_work_and_replay_it", graphs_capture_work_and_replay_it},
       {"kept_graphs_need_instantiating", kept_graphs_need_instantiating},
+      {"memory_has_a_capacity_and_counts_blocks", memory_has_a_capacity_and_counts_blocks},
+      {"freeing_waits_for_recorded_streams_and_pins", freeing_waits_for_recorded_streams_and_pins},
+      {"pinned_host_blocks_are_host_memory", pinned_host_blocks_are_host_memory},
+      {"tasks_pinning_memory_from_many_threads", tasks_pinning_memory_from_many_threads},
       {"many_threads_share_streams_and_events", many_threads_share_streams_and_events},
       {"shutdown_drops_queued_work_and_runs_later_work_inline",
        shutdown_drops_queued_work_and_runs_later_work_inline},
