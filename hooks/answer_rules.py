@@ -62,6 +62,7 @@ _PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A folder name that is also a valid distribution name (PEP 508).
 _PROJECT_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_JINJA_MARKUP = re.compile(r"\{\{|\{%|\{#")
 
 
 class InvalidAnswer(ValueError):
@@ -80,10 +81,15 @@ def check_answers(answers: Mapping[str, object]) -> None:
     _check_author_email(answers.get("author_email", ""))
     _check_choice("license", answers.get("license"), LICENSES)
     _check_choice("device_type", answers.get("device_type"), SUPPORTED_DEVICE_TYPES)
-    _check_integer("device_count", answers.get("device_count"), MAX_DEVICE_COUNT,
-                   "the most the emulated runtime supports")
-    _check_integer("device_memory_mib", answers.get("device_memory_mib"),
-                   MAX_DEVICE_MEMORY_MIB, "1 TiB")
+    _check_integer(
+        "device_count",
+        answers.get("device_count"),
+        MAX_DEVICE_COUNT,
+        "the most the emulated runtime supports",
+    )
+    _check_integer(
+        "device_memory_mib", answers.get("device_memory_mib"), MAX_DEVICE_MEMORY_MIB, "1 TiB"
+    )
 
 
 def _check_one_line_text(name: str, value: object) -> None:
@@ -94,9 +100,12 @@ def _check_one_line_text(name: str, value: object) -> None:
         # the answer is written into; lone surrogates cannot be written at all.
         if unicodedata.category(char) in ("Cc", "Cs"):
             raise InvalidAnswer(
-                f"{name} {value!r} must be one line of printable text "
-                f"(it contains {char!r})"
+                f"{name} {value!r} must be one line of printable text (it contains {char!r})"
             )
+    if _JINJA_MARKUP.search(value):
+        raise InvalidAnswer(
+            f"{name} {value!r} must not contain Jinja markup ('{{{{', '{{%' or '{{#')"
+        )
 
 
 def _check_project_slug(slug: object) -> None:
@@ -125,9 +134,7 @@ def _check_package_name(name: object) -> None:
 
 def _check_author_email(email: object) -> None:
     if email and not _EMAIL.fullmatch(str(email)):
-        raise InvalidAnswer(
-            f"author_email {email!r} must be empty or look like name@domain"
-        )
+        raise InvalidAnswer(f"author_email {email!r} must be empty or look like name@domain")
 
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -1,12 +1,18 @@
 """Render the template, and optionally run the generated project's tests.
 
     python tests/render.py OUTPUT_DIR [name=value ...] [--test [PYTEST_ARGS ...]]
+    python tests/render.py OUTPUT_DIR [name=value ...] --run COMMAND [ARGS ...]
+
+OUTPUT_DIR may be ``--temporary``: a fresh folder outside this repository,
+removed afterwards (tools that honour this repository's .gitignore, such as
+ruff, would skip a project rendered under .tox/).
 
 renders the template with its default answers (or the given ones) into
 OUTPUT_DIR, which must not hold a project yet, and prints the project's path.
-With ``--test`` it then runs the generated project's pytest suite there and
-exits with pytest's status (5, "no tests ran", included). tox's ``generated``
-env uses it, and the template's tests import ``render`` from here.
+With ``--test`` it then runs the generated project's pytest suite there, and
+with ``--run`` any command there; it exits with that command's status (for
+pytest, 5, "no tests ran", included). tox's ``generated`` and ``lint`` envs use
+it, and the template's tests import ``render`` from here.
 """
 
 from __future__ import annotations
@@ -47,14 +53,15 @@ def render(output_dir: Path, answers: Mapping[str, object] | None = None) -> Pat
     return Path(project)
 
 
-def run_generated_tests(project: Path, pytest_args: list[str]) -> int:
-    """Run the generated project's test suite in its own folder; return pytest's status."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", *pytest_args],
-        cwd=project,
-        env=os.environ.copy(),
-        check=False,
-    ).returncode
+def run_in_project(project: Path, command: list[str]) -> int:
+    """Run a command in the generated project's folder; return its status.
+
+    The TOX_* variables of the tox env running this are dropped: a tox run
+    inside the project (``--run tox -e lint``) would otherwise take them for
+    its own settings and build its envs in the outer run's work folder.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TOX_")}
+    return subprocess.run(command, cwd=project, env=env, check=False).returncode
 
 
 def _yaml_string(path: Path) -> str:
@@ -65,24 +72,37 @@ def _yaml_string(path: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    pytest_args: list[str] | None = None
+    command: list[str] | None = None
     if "--test" in argv:
         split = argv.index("--test")
-        argv, pytest_args = argv[:split], argv[split + 1 :]
+        argv, command = argv[:split], [sys.executable, "-m", "pytest", *argv[split + 1 :]]
+    elif "--run" in argv:
+        split = argv.index("--run")
+        argv, command = argv[:split], argv[split + 1 :]
+        if not command:
+            print("--run needs a command", file=sys.stderr)
+            return 2
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
     output_dir, *pairs = argv
+    if output_dir == "--temporary":
+        with tempfile.TemporaryDirectory(prefix="rendered-template-") as temporary:
+            return _render_and_run(Path(temporary), pairs, command)
+    return _render_and_run(Path(output_dir), pairs, command)
+
+
+def _render_and_run(output_dir: Path, pairs: list[str], command: list[str] | None) -> int:
     malformed = [pair for pair in pairs if "=" not in pair]
     if malformed:
         print(f"expected name=value, got: {' '.join(malformed)}", file=sys.stderr)
         return 2
     answers = dict(pair.split("=", 1) for pair in pairs)
-    project = render(Path(output_dir), answers)
+    project = render(output_dir, answers)
     print(project, flush=True)
-    if pytest_args is None:
+    if command is None:
         return 0
-    return run_generated_tests(project, pytest_args)
+    return run_in_project(project, command)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ import re
 
 import answer_rules
 import pytest
-from render import PROJECT_TEMPLATE, TEMPLATE_DIR
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
+from render import PROJECT_TEMPLATE, TEMPLATE_DIR
 
 BAD_ANSWERS = [
     # (variable, bad value, words the message must contain)
@@ -44,6 +44,13 @@ BAD_ANSWERS = [
     ("author_email", "not an address", "name@domain"),
 ]
 
+JINJA_IN_ANSWERS = [
+    ("project_name", "{{ 7 * 7 }}"),
+    ("description", "{% for x in range(3) %}x{% endfor %}"),
+    ("author_name", "{# comment #}"),
+    ("device_name", "{{ cookiecutter.__class__.__mro__ }}"),
+]
+
 
 def assert_nothing_written(output_dir):
     assert list(output_dir.iterdir()) == []
@@ -63,6 +70,23 @@ def test_bad_answer_is_refused_before_anything_is_written(output_dir, variable, 
     assert "\n" not in message
     assert message.startswith(f"Invalid answer: {variable} ")
     assert rule in message
+    assert_nothing_written(output_dir)
+
+
+@pytest.mark.parametrize(("variable", "value"), JINJA_IN_ANSWERS)
+def test_jinja_in_an_answer_is_refused_before_it_is_evaluated(output_dir, variable, value):
+    with pytest.raises(FailedHookException) as refusal:
+        cookiecutter(
+            str(TEMPLATE_DIR),
+            no_input=True,
+            extra_context={variable: value},
+            output_dir=str(output_dir),
+        )
+    message = str(refusal.value)
+    assert "\n" not in message
+    assert message.startswith("Invalid answer: ")
+    assert "contains Jinja markup" in message
+    assert repr(value) in message  # evaluated, it would have shown the result instead
     assert_nothing_written(output_dir)
 
 
@@ -86,11 +110,10 @@ def replay_file(tmp_path, **changes):
         ("license", "GPL-3.0", "choose one of"),
         ("package_name", "import", "keyword"),
         ("device_count", "99", "from 1 to 16"),
+        ("description", "{{ 7 * 7 }}", "must not contain Jinja markup"),
     ],
 )
-def test_pre_gen_hook_refuses_replayed_answers(
-    tmp_path, output_dir, capfd, variable, value, rule
-):
+def test_pre_gen_hook_refuses_replayed_answers(tmp_path, output_dir, capfd, variable, value, rule):
     # --replay skips the prompts, so the pre-gen hook is what refuses here.
     with pytest.raises(FailedHookException):
         cookiecutter(
@@ -125,7 +148,7 @@ def test_unoffered_device_type_is_refused_by_cookiecutter(output_dir):
 def test_good_answers_pass_every_rule():
     answer_rules.check_answers(
         {
-            "project_name": "Ünïcode «Device» \"quoted\" O'Brien \\ back",
+            "project_name": 'Ünïcode «Device» "quoted" O\'Brien \\ back',
             "project_slug": "my.device-2",
             "package_name": "_my_device2",
             "description": "",

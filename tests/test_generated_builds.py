@@ -13,9 +13,8 @@ import subprocess
 import sys
 
 import pytest
-from render import render
-
 from answer_rules import MAX_DEVICE_COUNT
+from render import render
 
 
 def run_generated_suite(project, extensions_dir):
@@ -48,7 +47,7 @@ def test_one_device_quoted_names_and_custom_answers_build_and_pass(awkward_outpu
     project = render(
         awkward_output_dir,
         {
-            "project_name": 'O\'Neil\'s "Quoted" Device',
+            "project_name": "O'Neil's \"Quoted\" Device",
             "package_name": "quoted_accel",
             "device_count": "1",
             "device_name": 'Zoë\'s "Fake" \\ Accelerator',

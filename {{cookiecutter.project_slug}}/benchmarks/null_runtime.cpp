@@ -1,7 +1,7 @@
 // A runtime that does nothing: every call returns at once, stream ids come
-// from a plain counter, and every event is one shared, always-complete handle. bench_stream_event.py builds the
-// backend against it to measure what PyTorch and the glue cost on their own,
-// the baseline the emulated runtime is compared with.
+// from a plain counter, and every event is one shared, always-complete handle.
+// bench_stream_event.py builds the backend against it to measure what PyTorch and the glue cost on
+// their own, the baseline the emulated runtime is compared with.
 #include <atomic>
 #include <new>
 

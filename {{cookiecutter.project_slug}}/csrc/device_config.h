@@ -19,7 +19,6 @@ inline constexpr int kCapabilityMajor = 1;
 inline constexpr int kCapabilityMinor = 0;
 
 // Each device's memory capacity until set_memory_capacity() changes it.
-inline constexpr std::size_t kDeviceMemoryBytes =
-    static_cast<std::size_t>({{ cookiecutter.device_memory_mib | int }}) * 1024 * 1024;
+inline constexpr std::size_t kDeviceMemoryBytes = static_cast<std::size_t>({{ cookiecutter.device_memory_mib | int }}) * 1024 * 1024;
 
 }  // namespace fakedevice::config

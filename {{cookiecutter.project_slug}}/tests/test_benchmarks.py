@@ -21,7 +21,9 @@ def run_benchmark(script, *arguments):
 
 
 def test_stream_event_benchmark_runs_and_reports_every_figure():
-    output = run_benchmark("bench_stream_event.py", "--rounds", "1", "--batches", "1", "--calls", "50")
+    output = run_benchmark(
+        "bench_stream_event.py", "--rounds", "1", "--batches", "1", "--calls", "50"
+    )
     for line in ("new stream", "stream.wait_event(event)", "geometric mean ratio", "worst ratio"):
         assert line in output
 

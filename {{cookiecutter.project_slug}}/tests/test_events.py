@@ -22,7 +22,9 @@ def test_seed_stream_event_semantics():
     later.synchronize()
     untimed.synchronize()
     assert event.elapsed_time(later) >= 0
-    with pytest.raises(ValueError, match="Both events must be created with argument 'enable_timing=True'"):
+    with pytest.raises(
+        ValueError, match="Both events must be created with argument 'enable_timing=True'"
+    ):
         event.elapsed_time(untimed)
     old_id = event.event_id
     event.record(stream)
@@ -85,7 +87,9 @@ def test_event_takes_the_device_of_its_first_stream(other_device):
 def test_event_cannot_move_to_another_device(other_device):
     event = torch.Event(device="mtia:0")
     event.record(torch.Stream(device="mtia:0"))
-    with pytest.raises(RuntimeError, match=f"cannot be recorded on a stream of device index {other_device}"):
+    with pytest.raises(
+        RuntimeError, match=f"cannot be recorded on a stream of device index {other_device}"
+    ):
         event.record(torch.Stream(device=f"mtia:{other_device}"))
 
 

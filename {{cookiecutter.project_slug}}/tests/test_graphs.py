@@ -64,10 +64,10 @@ def test_stream_reports_capturing_only_during_capture():
 
 def test_synchronizing_a_capturing_stream_is_refused():
     stream = torch.Stream(device="mtia:0")
-    with pytest.raises(RuntimeError, match="is capturing a graph and cannot be synchronized"):
-        with torch.mtia.graph(torch.mtia.MTIAGraph(), stream=stream):
-            backend.sleep(10)
-            stream.synchronize()
+    refused = pytest.raises(RuntimeError, match="is capturing a graph and cannot be synchronized")
+    with refused, torch.mtia.graph(torch.mtia.MTIAGraph(), stream=stream):
+        backend.sleep(10)
+        stream.synchronize()
     assert not stream.is_capturing()  # leaving the block ended the capture
     assert stream.query()
 

@@ -87,7 +87,9 @@ def test_memory_info_from_2_13_absent_before():
             torch.accelerator.get_memory_info(0)
 
 
-def test_capacity_and_properties_come_from_the_answers(expected_device_memory_mib, expected_device_name):
+def test_capacity_and_properties_come_from_the_answers(
+    expected_device_memory_mib, expected_device_name
+):
     assert backend.memory_capacity(0) == expected_device_memory_mib * MiB
     properties = torch.mtia.get_device_properties(0)
     assert properties["name"] == expected_device_name

@@ -29,7 +29,7 @@ def draw(generator=None):
 
 
 def same(first, second):
-    return all(torch.equal(a, b) for a, b in zip(first, second))
+    return all(torch.equal(a, b) for a, b in zip(first, second, strict=False))
 
 
 def test_device_generator_with_the_same_seed_gives_the_same_numbers():

@@ -7,9 +7,12 @@ import torch
 
 import {{ cookiecutter.package_name }} as backend
 
+
 def test_tensor_is_created_on_the_requested_device(other_device):
     assert torch.empty(3, device="mtia").device == torch.device("mtia:0")
-    assert torch.zeros(3, device=f"mtia:{other_device}").device == torch.device("mtia", other_device)
+    assert torch.zeros(3, device=f"mtia:{other_device}").device == torch.device(
+        "mtia", other_device
+    )
     with torch.mtia.device(other_device):
         assert torch.ones(2, device="mtia").device == torch.device("mtia", other_device)
 
@@ -38,7 +41,7 @@ def test_every_supported_dtype_allocates_and_converts(supported_dtypes):
 
 @pytest.mark.parametrize("dtype", [torch.bits8, torch.uint4, torch.int2])
 def test_unsupported_dtype_is_refused_when_used(dtype):
-    with pytest.raises(NotImplementedError, match=f"does not support dtype .* on the mtia device"):
+    with pytest.raises(NotImplementedError, match="does not support dtype .* on the mtia device"):
         torch.zeros(2, dtype=dtype, device="mtia:0")
 
 
@@ -76,7 +79,10 @@ def test_views_share_memory_with_their_base():
     expected = torch.tensor([[5.0, 7.0, 0.0], [1.0, 1.0, 1.0]])
     assert torch.equal(base.cpu(), expected)
     assert torch.equal(base.as_strided((2,), (3,)).cpu(), torch.tensor([5.0, 1.0]))
-    assert torch.equal(torch.arange(4.0, device="mtia:0").unfold(0, 2, 2).cpu(), torch.tensor([[0.0, 1.0], [2.0, 3.0]]))
+    assert torch.equal(
+        torch.arange(4.0, device="mtia:0").unfold(0, 2, 2).cpu(),
+        torch.tensor([[0.0, 1.0], [2.0, 3.0]]),
+    )
     assert base.view(torch.int32).shape == (2, 3)
 
 

@@ -45,11 +45,7 @@ def test_unreadable_version_is_refused():
 
 
 def test_unsupported_torch_fails_at_import_before_any_compiler_runs(tmp_path):
-    code = (
-        "import torch\n"
-        "torch.__version__ = '2.8.0'\n"
-        f"import {backend.__name__}\n"
-    )
+    code = f"import torch\ntorch.__version__ = '2.8.0'\nimport {backend.__name__}\n"
     result = subprocess.run(
         [sys.executable, "-c", code],
         env={
@@ -82,7 +78,7 @@ def test_stream_native_handle_from_2_13_absent_before():
         assert torch.mtia.default_stream(0).native_handle == 0
     else:
         with pytest.raises(AttributeError):
-            stream.native_handle
+            _ = stream.native_handle
 
 
 def test_stream_is_capturing_from_2_13_absent_before():

@@ -23,8 +23,11 @@ c10::CachingDeviceAllocator::DeviceStats to_torch_stats(const runtime::MemorySta
     all.allocated = static_cast<int64_t>(m.allocations);
     all.freed = static_cast<int64_t>(m.frees);
   }
-  for (auto* bytes : {&stats.allocated_bytes, &stats.reserved_bytes, &stats.active_bytes,
-                      &stats.requested_bytes}) {
+  for (auto* bytes :
+       {&stats.allocated_bytes,
+        &stats.reserved_bytes,
+        &stats.active_bytes,
+        &stats.requested_bytes}) {
     auto& all = (*bytes)[static_cast<size_t>(StatType::AGGREGATE)];
     all.current = static_cast<int64_t>(m.allocated);
     all.peak = static_cast<int64_t>(m.peak_allocated);
@@ -49,8 +52,11 @@ class DeviceAllocator final : public c10::DeviceAllocator {
       // torch.OutOfMemoryError in Python, as for CUDA.
       TORCH_CHECK_WITH(OutOfMemoryError, false, error.what());
     }
-    return {ptr, ptr, &free_device_memory,
-            c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(device))};
+    return {
+        ptr,
+        ptr,
+        &free_device_memory,
+        c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(device))};
   }
 
   c10::DeleterFnPtr raw_deleter() const override {
@@ -74,8 +80,7 @@ class DeviceAllocator final : public c10::DeviceAllocator {
     record_data_ptr_on_stream(data, stream);
   }
 
-  c10::CachingDeviceAllocator::DeviceStats getDeviceStats(
-      c10::DeviceIndex device) override {
+  c10::CachingDeviceAllocator::DeviceStats getDeviceStats(c10::DeviceIndex device) override {
     return to_torch_stats(runtime::memory_stats(resolve_device(device)));
   }
 

@@ -37,9 +37,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
       "Python wrapper.");
 
   module.def(
-      "live_event_count",
-      &runtime::live_event_count,
-      "Events created and not yet destroyed.");
+      "live_event_count", &runtime::live_event_count, "Events created and not yet destroyed.");
 
   module.def(
       "set_memory_capacity",

@@ -73,9 +73,8 @@ at::Tensor copy_from_and_resize(const at::Tensor& self, const at::Tensor& dst) {
 at::Tensor& fill(at::Tensor& self, const at::Scalar& value) {
   check_supported_dtype(self.scalar_type(), "fill_");
   if (self.numel() > 0) {
-    launch(current_stream_of(self), [target = KernelArg(self), value] {
-      target.view().fill_(value);
-    });
+    launch(
+        current_stream_of(self), [target = KernelArg(self), value] { target.view().fill_(value); });
   }
   return self;
 }

@@ -24,8 +24,11 @@ void refuse_views(const c10::OperatorHandle& op) {
     const auto* alias = result.alias_info();
     TORCH_CHECK_NOT_IMPLEMENTED(
         alias == nullptr || alias->isWrite(),
-        "'", op.schema().operator_name(), "' is a view operator, which the ",
-        kDeviceType, " device does not implement; register a kernel for it in ",
+        "'",
+        op.schema().operator_name(),
+        "' is a view operator, which the ",
+        kDeviceType,
+        " device does not implement; register a kernel for it in ",
         "csrc/backend/tensors.cpp");
   }
 }
@@ -56,13 +59,16 @@ void random_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     if (arguments[i].name() != "generator" || !(value.isNone() || value.isGenerator())) {
       continue;
     }
-    at::Generator device_generator = value.isNone()
-        ? default_generator(device_of_arguments(op, *stack))
-        : value.toGenerator();
+    at::Generator device_generator =
+        value.isNone() ? default_generator(device_of_arguments(op, *stack)) : value.toGenerator();
     TORCH_CHECK(
         device_generator.device().type() == kDeviceType,
-        "expected a generator of the ", kDeviceType, " device for ",
-        op.schema().operator_name(), ", got one of ", device_generator.device());
+        "expected a generator of the ",
+        kDeviceType,
+        " device for ",
+        op.schema().operator_name(),
+        ", got one of ",
+        device_generator.device());
     std::lock_guard<std::mutex> lock(device_generator.mutex());
     at::Generator host_generator = at::make_generator<at::CPUGeneratorImpl>();
     host_generator.set_state(device_generator.get_state());
@@ -83,11 +89,25 @@ TORCH_LIBRARY_IMPL(_, MTIA, m) {
 // The operators that draw random numbers and take a generator.
 TORCH_LIBRARY_IMPL(aten, MTIA, m) {
   for (const char* name :
-       {"normal_", "uniform_", "random_", "random_.from", "random_.to",
-        "bernoulli_.float", "bernoulli_.Tensor", "bernoulli", "bernoulli.p",
-        "exponential_", "geometric_", "log_normal_", "cauchy_", "multinomial",
-        "normal.Tensor_float", "normal.float_Tensor", "normal.Tensor_Tensor",
-        "randperm.generator_out", "poisson"}) {
+       {"normal_",
+        "uniform_",
+        "random_",
+        "random_.from",
+        "random_.to",
+        "bernoulli_.float",
+        "bernoulli_.Tensor",
+        "bernoulli",
+        "bernoulli.p",
+        "exponential_",
+        "geometric_",
+        "log_normal_",
+        "cauchy_",
+        "multinomial",
+        "normal.Tensor_float",
+        "normal.float_Tensor",
+        "normal.Tensor_Tensor",
+        "randperm.generator_out",
+        "poisson"}) {
     m.impl(name, torch::CppFunction::makeFromBoxedFunction<&random_fallback>());
   }
 }

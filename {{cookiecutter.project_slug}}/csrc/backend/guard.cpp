@@ -26,8 +26,7 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
   }
 
   c10::Device getDevice() const override {
-    return c10::Device(
-        kDeviceType, static_cast<c10::DeviceIndex>(runtime::current_device()));
+    return c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(runtime::current_device()));
   }
 
   void setDevice(c10::Device device) const override {
@@ -50,9 +49,7 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
     return to_torch(runtime::default_stream(resolve_device(device)));
   }
 
-  c10::Stream getStreamFromGlobalPool(
-      c10::Device device,
-      bool /*isHighPriority*/) const override {
+  c10::Stream getStreamFromGlobalPool(c10::Device device, bool /*isHighPriority*/) const override {
     return to_torch(runtime::pool_stream(resolve_device(device)));
   }
 
@@ -85,8 +82,8 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
         " cannot be recorded on a stream of device index ",
         target.device);
     if (*event == nullptr) {
-      *event = to_handle(runtime::create_event(
-          target.device, flag == c10::EventFlag::BACKEND_DEFAULT));
+      *event =
+          to_handle(runtime::create_event(target.device, flag == c10::EventFlag::BACKEND_DEFAULT));
     }
     runtime::record_event(from_handle(*event), target);
   }
@@ -112,15 +109,12 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
   // torch has already checked that both events were recorded, completed and
   // created with timing.
   double elapsedTime(
-      void* start,
-      void* end,
-      const c10::DeviceIndex /*device_index*/) const override {
+      void* start, void* end, const c10::DeviceIndex /*device_index*/) const override {
     return runtime::elapsed_ms(from_handle(start), from_handle(end));
   }
 
   // Called from c10::Event's destructor with any event this guard created.
-  void destroyEvent(void* event, const c10::DeviceIndex /*device_index*/)
-      const noexcept override {
+  void destroyEvent(void* event, const c10::DeviceIndex /*device_index*/) const noexcept override {
     runtime::destroy_event(from_handle(event));
   }
 
@@ -134,8 +128,7 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
 
   // Keeps a tensor's memory until the stream has finished the work queued on
   // it so far (tensor.record_stream).
-  void recordDataPtrOnStream(const c10::DataPtr& data, const c10::Stream& stream)
-      const override {
+  void recordDataPtrOnStream(const c10::DataPtr& data, const c10::Stream& stream) const override {
     record_data_ptr_on_stream(data, stream);
   }
 

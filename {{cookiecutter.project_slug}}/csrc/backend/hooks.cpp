@@ -53,7 +53,7 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
 
   std::string showConfig() const override {
     return std::string("emulated ") + config::kDeviceTypeName + " backend, " +
-        std::to_string(runtime::device_count()) + " devices\n";
+           std::to_string(runtime::device_count()) + " devices\n";
   }
 
   bool hasPrimaryContext(c10::DeviceIndex device_index) const override {
@@ -99,8 +99,7 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
     runtime::exchange_stream(from_torch(stream));
   }
 
-  const at::Generator& getDefaultGenerator(
-      c10::DeviceIndex device_index) const override {
+  const at::Generator& getDefaultGenerator(c10::DeviceIndex device_index) const override {
     return default_generator(resolve_device(device_index));
   }
 
@@ -162,9 +161,7 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
   // torch.mtia.get_device_capability: (major, minor).
   PyObject* getDeviceCapability(c10::DeviceIndex device_index) const override {
     runtime::check_device(resolve_device(device_index));
-    return pybind11::make_tuple(config::kCapabilityMajor, config::kCapabilityMinor)
-        .release()
-        .ptr();
+    return pybind11::make_tuple(config::kCapabilityMajor, config::kCapabilityMinor).release().ptr();
   }
 
 #if FAKEDEVICE_TORCH_AT_LEAST(2, 13)
@@ -185,8 +182,8 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
     std::lock_guard<std::mutex> lock(pools_mutex_);
     // A zero pool id means "a private pool of its own", as for CUDA graphs.
     pools_[handle] = pool == at::MempoolId_t{0, 0}
-        ? at::MempoolId_t{static_cast<at::CaptureId_t>(handle), 0}
-        : pool;
+                         ? at::MempoolId_t{static_cast<at::CaptureId_t>(handle), 0}
+                         : pool;
   }
 
   void mtiagraphCaptureEnd(int64_t handle) const override {

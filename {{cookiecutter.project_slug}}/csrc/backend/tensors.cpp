@@ -25,16 +25,17 @@ namespace {
 constexpr c10::DispatchKeySet kDeviceKeys{c10::DispatchKey::MTIA};
 
 void check_creatable(
-    c10::Device device,
-    std::optional<c10::Layout> layout,
-    std::optional<bool> pin_memory) {
+    c10::Device device, std::optional<c10::Layout> layout, std::optional<bool> pin_memory) {
   TORCH_CHECK(device.type() == kDeviceType, "expected a ", kDeviceType, " device, got ", device);
   TORCH_CHECK(
       c10::layout_or_default(layout) == c10::Layout::Strided,
-      "only strided tensors can live on the ", kDeviceType, " device");
+      "only strided tensors can live on the ",
+      kDeviceType,
+      " device");
   TORCH_CHECK(
       !c10::pinned_memory_or_default(pin_memory),
-      "pin_memory=True is for host tensors, not for ", device);
+      "pin_memory=True is for host tensors, not for ",
+      device);
 }
 
 at::Tensor empty_memory_format(
@@ -74,8 +75,7 @@ at::Tensor as_strided(
       self,
       C10_AS_INTARRAYREF_SLOW(size),
       C10_AS_INTARRAYREF_SLOW(stride),
-      storage_offset ? std::optional<int64_t>(storage_offset->expect_int())
-                     : std::nullopt);
+      storage_offset ? std::optional<int64_t>(storage_offset->expect_int()) : std::nullopt);
 }
 
 at::Tensor view(const at::Tensor& self, c10::SymIntArrayRef size) {
@@ -83,9 +83,7 @@ at::Tensor view(const at::Tensor& self, c10::SymIntArrayRef size) {
 }
 
 at::Tensor reshape_alias(
-    const at::Tensor& self,
-    c10::SymIntArrayRef size,
-    c10::SymIntArrayRef stride) {
+    const at::Tensor& self, c10::SymIntArrayRef size, c10::SymIntArrayRef stride) {
   return at::native::_reshape_alias(
       self, C10_AS_INTARRAYREF_SLOW(size), C10_AS_INTARRAYREF_SLOW(stride));
 }

@@ -13,8 +13,7 @@ inline std::string describe_device(int device) {
 }
 
 inline std::string describe_stream(Stream stream) {
-  return "stream " + std::to_string(stream.id) + " on " +
-      describe_device(stream.device);
+  return "stream " + std::to_string(stream.id) + " on " + describe_device(stream.device);
 }
 
 }  // namespace fakedevice::runtime

@@ -35,10 +35,9 @@ int device_count() noexcept {
 void check_device(int device) {
   if (device < 0 || device >= device_count()) {
     throw Error(
-        "device index " + std::to_string(device) + " is out of range: " +
-        std::to_string(device_count()) + " " + config::kDeviceTypeName +
-        " devices (valid indices 0 to " + std::to_string(device_count() - 1) +
-        ")");
+        "device index " + std::to_string(device) +
+        " is out of range: " + std::to_string(device_count()) + " " + config::kDeviceTypeName +
+        " devices (valid indices 0 to " + std::to_string(device_count() - 1) + ")");
   }
 }
 
@@ -72,15 +71,13 @@ Stream pool_stream(int device) {
     }
   });
   const unsigned slot =
-      next_in_pool[device].fetch_add(1, std::memory_order_relaxed) %
-      kStreamPoolSize;
+      next_in_pool[device].fetch_add(1, std::memory_order_relaxed) % kStreamPoolSize;
   return Stream{device, pools[device][slot]};
 }
 
 void check_stream(Stream stream) {
   check_device(stream.device);
-  if (stream.id < 0 ||
-      stream.id >= next_stream_id.load(std::memory_order_relaxed)) {
+  if (stream.id < 0 || stream.id >= next_stream_id.load(std::memory_order_relaxed)) {
     throw Error("unknown " + describe_stream(stream) + ": it was never created");
   }
 }

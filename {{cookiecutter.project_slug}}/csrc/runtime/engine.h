@@ -131,16 +131,12 @@ uint64_t queue_key(Stream stream);
 // True while no stream has work queued and none is capturing.
 inline bool quiet(const State& s) {
   return s.busy_queues.load(std::memory_order_acquire) == 0 &&
-      s.capturing_streams.load(std::memory_order_acquire) == 0;
+         s.capturing_streams.load(std::memory_order_acquire) == 0;
 }
 
 // Runs `command` on `stream`: queued behind earlier work, stored in a graph if
 // the stream is capturing, or run inline after shutdown. Lock held.
-void submit(
-    State& s,
-    std::unique_lock<std::mutex>& lock,
-    Stream stream,
-    Command command);
+void submit(State& s, std::unique_lock<std::mutex>& lock, Stream stream, Command command);
 
 // For the runtime's own bookkeeping (freeing memory once streams are done
 // with it): runs `task` at once if the stream is idle, else queues it behind

@@ -62,8 +62,7 @@ State& state() {
 
 static_assert(kMaxDevices <= 16, "queue_key packs the device into 4 bits");
 uint64_t queue_key(Stream stream) {
-  return (static_cast<uint64_t>(stream.id) << 4) |
-      static_cast<uint64_t>(stream.device);
+  return (static_cast<uint64_t>(stream.id) << 4) | static_cast<uint64_t>(stream.device);
 }
 
 namespace {
@@ -101,8 +100,7 @@ class StampGuard {
 // Marks record `version` finished, unless a later record already finished
 // (possible when the event was re-recorded on another stream).
 void complete_record(EventState& event, uint64_t version) {
-  const Clock::time_point now =
-      event.enable_timing ? Clock::now() : Clock::time_point{};
+  const Clock::time_point now = event.enable_timing ? Clock::now() : Clock::time_point{};
   StampGuard guard(event);
   if (version > event.completed.load(std::memory_order_relaxed)) {
     event.completed_at = now;
@@ -129,10 +127,7 @@ void report_async_error(State& s, int device) {
 }
 
 void run_task(
-    State& s,
-    std::unique_lock<std::mutex>& lock,
-    Stream stream,
-    std::function<void()>& task) {
+    State& s, std::unique_lock<std::mutex>& lock, Stream stream, std::function<void()>& task) {
   auto run = std::move(task);
   lock.unlock();
   std::string error;
@@ -146,27 +141,22 @@ void run_task(
   run = nullptr;  // whatever the task captured is released without the lock
   lock.lock();
   if (!error.empty() && s.async_errors[stream.device].empty()) {
-    s.async_errors[stream.device] = "asynchronous error in a task on " +
-        describe_stream(stream) + ": " + error;
+    s.async_errors[stream.device] =
+        "asynchronous error in a task on " + describe_stream(stream) + ": " + error;
     s.has_async_error.store(true, std::memory_order_release);
   }
 }
 
 // Runs one command. Called with the lock held; may release it while waiting.
-void execute(
-    State& s,
-    std::unique_lock<std::mutex>& lock,
-    StreamQueue& queue,
-    Command& command) {
+void execute(State& s, std::unique_lock<std::mutex>& lock, StreamQueue& queue, Command& command) {
   if (auto* sleep = std::get_if<Sleep>(&command)) {
     const auto until = Clock::now() + sleep->duration;
     queue.work_ready.wait_until(lock, until, [&] { return s.shut_down; });
   } else if (auto* record = std::get_if<Record>(&command)) {
     complete_record(*record->event.get(), record->version);
   } else if (auto* wait = std::get_if<Wait>(&command)) {
-    s.progress.wait(lock, [&] {
-      return is_complete(*wait->event.get(), wait->version) || s.shut_down;
-    });
+    s.progress.wait(
+        lock, [&] { return is_complete(*wait->event.get(), wait->version) || s.shut_down; });
   } else {
     run_task(s, lock, queue.stream, std::get<Task>(command).run);
   }
@@ -177,9 +167,8 @@ void worker_main(QueuePtr queue) {
   std::unique_lock<std::mutex> lock(s.mutex);
   while (!s.shut_down) {
     if (queue->pending.empty()) {
-      const bool more = queue->work_ready.wait_for(lock, kWorkerLinger, [&] {
-        return !queue->pending.empty() || s.shut_down;
-      });
+      const bool more = queue->work_ready.wait_for(
+          lock, kWorkerLinger, [&] { return !queue->pending.empty() || s.shut_down; });
       if (!more) {
         break;
       }
@@ -205,11 +194,7 @@ void worker_main(QueuePtr queue) {
 }
 
 // Runs a command on the calling thread, for work submitted after shutdown.
-void execute_inline(
-    State& s,
-    std::unique_lock<std::mutex>& lock,
-    Stream stream,
-    Command& command) {
+void execute_inline(State& s, std::unique_lock<std::mutex>& lock, Stream stream, Command& command) {
   if (auto* record = std::get_if<Record>(&command)) {
     complete_record(*record->event.get(), record->version);
     s.progress.notify_all();
@@ -265,11 +250,7 @@ void queue_command(State& s, Stream stream, Command command) {
 
 }  // namespace
 
-void submit(
-    State& s,
-    std::unique_lock<std::mutex>& lock,
-    Stream stream,
-    Command command) {
+void submit(State& s, std::unique_lock<std::mutex>& lock, Stream stream, Command command) {
   if (Graph* graph = capturing_graph(s, stream)) {
     graph->commands.push_back(std::move(command));
   } else if (s.shut_down) {
@@ -382,8 +363,8 @@ void record_event(Event event, Stream stream) {
   check_stream(stream);
   if (event->device != stream.device) {
     throw Error(
-        "an event of " + describe_device(event->device) +
-        " cannot be recorded on " + describe_stream(stream));
+        "an event of " + describe_device(event->device) + " cannot be recorded on " +
+        describe_stream(stream));
   }
   State& s = state();
   if (quiet(s)) {
@@ -411,8 +392,7 @@ void stream_wait_event(Stream stream, Event event) {
   check_stream(stream);
   State& s = state();
   uint64_t version = event->recorded.load(std::memory_order_acquire);
-  if (is_complete(*event, version) &&
-      s.capturing_streams.load(std::memory_order_acquire) == 0) {
+  if (is_complete(*event, version) && s.capturing_streams.load(std::memory_order_acquire) == 0) {
     return;  // never recorded, or already complete: nothing to wait for
   }
   std::unique_lock<std::mutex> lock(s.mutex);
@@ -435,8 +415,7 @@ void synchronize_event(Event event) {
   State& s = state();
   if (!is_complete(*event, version)) {
     std::unique_lock<std::mutex> lock(s.mutex);
-    s.progress.wait(
-        lock, [&] { return is_complete(*event, version) || s.shut_down; });
+    s.progress.wait(lock, [&] { return is_complete(*event, version) || s.shut_down; });
   }
   report_async_error(s, event->device);
 }

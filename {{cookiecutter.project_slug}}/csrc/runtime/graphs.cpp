@@ -41,8 +41,8 @@ Graph* capturing_graph(State& s, Stream stream) {
 void check_not_capturing(State& s, Stream stream, const char* what) {
   if (capturing_graph(s, stream) != nullptr) {
     throw Error(
-        describe_stream(stream) + " is capturing a graph and cannot be " +
-        what + " until the capture ends");
+        describe_stream(stream) + " is capturing a graph and cannot be " + what +
+        " until the capture ends");
   }
 }
 
@@ -65,8 +65,7 @@ void begin_capture(GraphId graph_id, Stream stream) {
   Graph& graph = find_graph(s, graph_id);
   if (graph.phase != Graph::Phase::kEmpty) {
     throw Error(
-        describe_graph(graph_id) +
-        " already holds a capture; reset it before capturing again");
+        describe_graph(graph_id) + " already holds a capture; reset it before capturing again");
   }
   if (capturing_graph(s, stream) != nullptr) {
     throw Error(describe_stream(stream) + " is already capturing a graph");
@@ -85,8 +84,7 @@ void end_capture(GraphId graph_id) {
     throw Error(describe_graph(graph_id) + " is not capturing");
   }
   stop_capturing(s, graph);
-  graph.phase = graph.keep_graph ? Graph::Phase::kCaptured
-                                 : Graph::Phase::kInstantiated;
+  graph.phase = graph.keep_graph ? Graph::Phase::kCaptured : Graph::Phase::kInstantiated;
 }
 
 bool is_capturing(Stream stream) {
@@ -100,11 +98,8 @@ void instantiate_graph(GraphId graph_id) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   Graph& graph = find_graph(s, graph_id);
-  if (graph.phase == Graph::Phase::kEmpty ||
-      graph.phase == Graph::Phase::kCapturing) {
-    throw Error(
-        describe_graph(graph_id) +
-        " cannot be instantiated before its capture has ended");
+  if (graph.phase == Graph::Phase::kEmpty || graph.phase == Graph::Phase::kCapturing) {
+    throw Error(describe_graph(graph_id) + " cannot be instantiated before its capture has ended");
   }
   graph.phase = Graph::Phase::kInstantiated;
 }

@@ -173,9 +173,7 @@ void* allocate_host(std::size_t bytes) {
   void* ptr = allocate_block(bytes);
   if (ptr == nullptr) {
     throw OutOfMemory(
-        "the host could not provide " + describe_bytes(bytes) + " of pinned memory",
-        bytes,
-        0);
+        "the host could not provide " + describe_bytes(bytes) + " of pinned memory", bytes, 0);
   }
   MemoryState& m = memory();
   std::lock_guard<std::mutex> lock(m.mutex);

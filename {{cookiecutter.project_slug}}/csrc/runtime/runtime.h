@@ -151,14 +151,14 @@ class BlockPin {
 };
 
 struct MemoryStats {
-  std::size_t capacity = 0;            // bytes the device may hold
-  std::size_t allocated = 0;           // bytes in blocks not yet freed
-  std::size_t peak_allocated = 0;      // highest `allocated` since the last reset
-  std::size_t blocks = 0;              // blocks not yet freed
+  std::size_t capacity = 0;        // bytes the device may hold
+  std::size_t allocated = 0;       // bytes in blocks not yet freed
+  std::size_t peak_allocated = 0;  // highest `allocated` since the last reset
+  std::size_t blocks = 0;          // blocks not yet freed
   std::size_t peak_blocks = 0;
-  std::size_t total_allocated = 0;     // bytes ever allocated (since a reset)
+  std::size_t total_allocated = 0;  // bytes ever allocated (since a reset)
   std::size_t total_freed = 0;
-  std::size_t allocations = 0;         // blocks ever allocated (since a reset)
+  std::size_t allocations = 0;  // blocks ever allocated (since a reset)
   std::size_t frees = 0;
   std::size_t out_of_memory_errors = 0;
 };

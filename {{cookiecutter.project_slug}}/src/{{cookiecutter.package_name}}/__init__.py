@@ -8,14 +8,18 @@ work without hardware.
 
 import atexit
 
+from ._device import DEVICE_TYPE
 from ._loader import load
 from ._memory import memory_capacity, set_memory_capacity
 from ._sleep import sleep
 
-DEVICE_TYPE = "{{ cookiecutter.device_type }}"
-
 # Stop the device's threads before the interpreter tears down, whatever is
 # still queued. Handlers registered later (by code using the device) run first.
 atexit.register(load().shutdown)
+
+
+def _autoload() -> None:
+    """The ``torch.backends`` entry point: importing this package was the work."""
+
 
 __all__ = ["DEVICE_TYPE", "load", "memory_capacity", "set_memory_capacity", "sleep"]

@@ -1,13 +1,20 @@
-"""Builds the C++ extension with torch.utils.cpp_extension and loads it.
+"""Loads the C++ extension: built ahead of time, or just in time from csrc/.
 
 Loading the extension is what registers the backend: its static initialisers
-install the device guard and the MTIA hooks. Builds go to torch's extension
-cache (``TORCH_EXTENSIONS_DIR`` when set, else ``~/.cache/torch_extensions``),
-one folder per Python and torch release; ninja rebuilds only what changed.
+install the device guard and the MTIA hooks.
+
+- In a source checkout (csrc/ beside src/), the extension is built with
+  torch.utils.cpp_extension and ninja on first use. Builds go to torch's
+  extension cache (``TORCH_EXTENSIONS_DIR`` when set, else
+  ``~/.cache/torch_extensions``), one folder per Python and torch release;
+  ninja rebuilds only what changed.
+- Installed (``pip install --no-build-isolation .``), the package holds the
+  extension prebuilt as ``<package>._C`` and needs no compiler.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
@@ -29,6 +36,8 @@ SUPPORTED_TORCH = ((2, 9), (2, 13), (2, 14))
 
 # src/<package>/_loader.py -> the project root, which holds csrc/.
 CSRC = Path(__file__).resolve().parents[2] / "csrc"
+# Compiler flags of both builds (setup.py uses them too).
+EXTRA_CFLAGS = ["-O2"]
 
 _lock = threading.Lock()
 _extension: ModuleType | None = None
@@ -114,15 +123,33 @@ def build(name: str, files: Iterable[Path], verbose: bool = False) -> ModuleType
         name=name,
         sources=[str(alias / p.relative_to(CSRC)) if CSRC in p.parents else str(p) for p in files],
         extra_include_paths=[str(alias)],
-        extra_cflags=["-O2"],
+        extra_cflags=EXTRA_CFLAGS,
         build_directory=str(build_dir),
         is_python_module=True,
         verbose=verbose,
     )
 
 
+def is_source_checkout() -> bool:
+    """Whether the package runs from a checkout that holds the C++ sources."""
+    return CSRC.is_dir()
+
+
+def _import_prebuilt() -> ModuleType:
+    import torch
+
+    check_torch_version(torch.__version__)
+    try:
+        return importlib.import_module(f"{PACKAGE}._C")
+    except ImportError as error:
+        raise ImportError(
+            f"{PACKAGE} has neither its C++ sources (csrc/) nor a prebuilt extension: "
+            "install it with pip install --no-build-isolation ."
+        ) from error
+
+
 def load(verbose: bool | None = None) -> ModuleType:
-    """Build the extension if needed, load it and return it.
+    """Load the extension (building it first in a source checkout) and return it.
 
     Safe to call any number of times and from any thread: only the first call
     builds and loads; later calls return the same module. ``verbose`` defaults
@@ -133,5 +160,8 @@ def load(verbose: bool | None = None) -> ModuleType:
         verbose = os.environ.get(VERBOSE_BUILD_VARIABLE, "") not in ("", "0")
     with _lock:
         if _extension is None:
-            _extension = build(EXTENSION_NAME, sources(), verbose)
+            if is_source_checkout():
+                _extension = build(EXTENSION_NAME, sources(), verbose)
+            else:
+                _extension = _import_prebuilt()
         return _extension

@@ -6,22 +6,8 @@ from __future__ import annotations
 
 import torch
 
+from ._device import device_index
 from ._loader import load
-
-_DEVICE_TYPE = "{{ cookiecutter.device_type }}"
-
-
-def _device_index(device: int | str | torch.device | None) -> int:
-    if device is None:
-        return torch.get_device_module(_DEVICE_TYPE).current_device()
-    if isinstance(device, bool) or not isinstance(device, (int, str, torch.device)):
-        raise TypeError(f"expected a device index, name or torch.device, got {device!r}")
-    if isinstance(device, int):
-        return device
-    device = torch.device(device)
-    if device.type != _DEVICE_TYPE:
-        raise ValueError(f"expected a {_DEVICE_TYPE} device, got {device}")
-    return torch.get_device_module(_DEVICE_TYPE).current_device() if device.index is None else device.index
 
 
 def set_memory_capacity(bytes: int, device: int | str | torch.device | None = None) -> None:
@@ -32,9 +18,9 @@ def set_memory_capacity(bytes: int, device: int | str | torch.device | None = No
     """
     if isinstance(bytes, bool) or not isinstance(bytes, int) or bytes < 0:
         raise ValueError(f"set_memory_capacity() takes a number of bytes >= 0, got {bytes!r}")
-    load().set_memory_capacity(_device_index(device), bytes)
+    load().set_memory_capacity(device_index(device), bytes)
 
 
 def memory_capacity(device: int | str | torch.device | None = None) -> int:
     """How many bytes ``device`` (the current device by default) may hold."""
-    return load().memory_capacity(_device_index(device))
+    return load().memory_capacity(device_index(device))

@@ -11,12 +11,11 @@ import math
 
 import torch
 
+from ._device import DEVICE_TYPE
 from ._loader import load
 
 # A bound that catches a unit mix-up (seconds in nanoseconds) before it hangs a test.
 MAX_SLEEP_MS = 3_600_000
-
-_DEVICE_TYPE = "{{ cookiecutter.device_type }}"
 
 
 def sleep(milliseconds: float, stream: torch.Stream | None = None) -> None:
@@ -35,11 +34,11 @@ def sleep(milliseconds: float, stream: torch.Stream | None = None) -> None:
             f"sleep() takes from 0 to {MAX_SLEEP_MS} milliseconds, got {milliseconds!r}"
         )
     if stream is None:
-        stream = torch.get_device_module(_DEVICE_TYPE).current_stream()
+        stream = torch.get_device_module(DEVICE_TYPE).current_stream()
     elif not isinstance(stream, torch.Stream):
         raise TypeError(f"sleep() takes a torch.Stream, got {type(stream).__name__}")
-    if stream.device.type != _DEVICE_TYPE:
+    if stream.device.type != DEVICE_TYPE:
         raise ValueError(
-            f"sleep() needs a stream of the {_DEVICE_TYPE} device, got one on {stream.device}"
+            f"sleep() needs a stream of the {DEVICE_TYPE} device, got one on {stream.device}"
         )
     load().sleep(float(milliseconds), stream.device_index, stream.stream_id)

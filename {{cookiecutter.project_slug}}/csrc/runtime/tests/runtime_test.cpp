@@ -20,13 +20,12 @@ namespace {
 
 int failures = 0;
 
-#define EXPECT(condition)                                                   \
-  do {                                                                      \
-    if (!(condition)) {                                                     \
-      std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__,      \
-                   #condition);                                             \
-      ++failures;                                                           \
-    }                                                                       \
+#define EXPECT(condition)                                                           \
+  do {                                                                              \
+    if (!(condition)) {                                                             \
+      std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #condition); \
+      ++failures;                                                                   \
+    }                                                                               \
   } while (0)
 
 // True when `call` throws rt::Error whose message contains `text`.
@@ -326,8 +325,8 @@ void memory_has_a_capacity_and_counts_blocks() {
     rt::allocate(0, 600);
   } catch (const rt::OutOfMemory& error) {
     refused = error.requested == 600 && error.free_bytes == 400 &&
-        std::string(error.what()).find("tried to allocate 600 bytes; 400 bytes free") !=
-            std::string::npos;
+              std::string(error.what()).find("tried to allocate 600 bytes; 400 bytes free") !=
+                  std::string::npos;
   }
   EXPECT(refused);
   const rt::MemoryStats during = rt::memory_stats(0);
@@ -440,7 +439,8 @@ int main() {
       {"query_and_synchronize_follow_pending_work", query_and_synchronize_follow_pending_work},
       {"busy_periods_on_one_stream_add_up_and_streams_overlap",
        busy_periods_on_one_stream_add_up_and_streams_overlap},
-      {"events_complete_when_the_stream_reaches_them", events_complete_when_the_stream_reaches_them},
+      {"events_complete_when_the_stream_reaches_them",
+       events_complete_when_the_stream_reaches_them},
       {"waiting_on_an_event_holds_back_later_work", waiting_on_an_event_holds_back_later_work},
       {"device_synchronize_waits_for_every_stream_of_the_device",
        device_synchronize_waits_for_every_stream_of_the_device},
