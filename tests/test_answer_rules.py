@@ -57,37 +57,31 @@ def assert_nothing_written(output_dir):
     assert not (output_dir.parent / "escape").exists()
 
 
-@pytest.mark.parametrize(("variable", "value", "rule"), BAD_ANSWERS)
-def test_bad_answer_is_refused_before_anything_is_written(output_dir, variable, value, rule):
+def refusal_message(output_dir, answers):
+    """Render with `answers`, which must be refused; return the one-line message."""
     with pytest.raises(FailedHookException) as refusal:
         cookiecutter(
-            str(TEMPLATE_DIR),
-            no_input=True,
-            extra_context={variable: value},
-            output_dir=str(output_dir),
+            str(TEMPLATE_DIR), no_input=True, extra_context=answers, output_dir=str(output_dir)
         )
     message = str(refusal.value)
     assert "\n" not in message
+    assert_nothing_written(output_dir)
+    return message
+
+
+@pytest.mark.parametrize(("variable", "value", "rule"), BAD_ANSWERS)
+def test_bad_answer_is_refused_before_anything_is_written(output_dir, variable, value, rule):
+    message = refusal_message(output_dir, {variable: value})
     assert message.startswith(f"Invalid answer: {variable} ")
     assert rule in message
-    assert_nothing_written(output_dir)
 
 
 @pytest.mark.parametrize(("variable", "value"), JINJA_IN_ANSWERS)
 def test_jinja_in_an_answer_is_refused_before_it_is_evaluated(output_dir, variable, value):
-    with pytest.raises(FailedHookException) as refusal:
-        cookiecutter(
-            str(TEMPLATE_DIR),
-            no_input=True,
-            extra_context={variable: value},
-            output_dir=str(output_dir),
-        )
-    message = str(refusal.value)
-    assert "\n" not in message
+    message = refusal_message(output_dir, {variable: value})
     assert message.startswith("Invalid answer: ")
     assert "contains Jinja markup" in message
     assert repr(value) in message  # evaluated, it would have shown the result instead
-    assert_nothing_written(output_dir)
 
 
 def replay_file(tmp_path, **changes):

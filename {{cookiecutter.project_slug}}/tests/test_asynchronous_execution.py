@@ -6,6 +6,7 @@ and lower bounds, and keep upper bounds generous.
 
 import time
 
+import pytest
 import torch
 
 import {{ cookiecutter.package_name }} as backend
@@ -57,7 +58,7 @@ def test_busy_periods_on_different_streams_overlap():
     assert elapsed < 0.6  # one after another would take 0.8 s
 
 
-def test_wait_event_holds_back_later_work_on_the_waiting_stream(other_device):
+def test_wait_event_holds_back_later_work_on_a_stream_of_another_device(other_device):
     producer = torch.Stream(device="mtia:0")
     consumer = torch.Stream(device=f"mtia:{other_device}")
     consumer_start = torch.Event(device=f"mtia:{other_device}", enable_timing=True)
@@ -71,24 +72,27 @@ def test_wait_event_holds_back_later_work_on_the_waiting_stream(other_device):
     assert consumer_start.elapsed_time(consumer_done) >= 150
 
 
-def test_event_wait_holds_back_the_stream():
+@pytest.mark.parametrize(
+    "wait",
+    [
+        pytest.param(
+            lambda producer, consumer: consumer.wait_event(producer.record_event()),
+            id="Stream.wait_event",
+        ),
+        pytest.param(
+            lambda producer, consumer: producer.record_event().wait(consumer), id="Event.wait"
+        ),
+        pytest.param(
+            lambda producer, consumer: consumer.wait_stream(producer), id="Stream.wait_stream"
+        ),
+    ],
+)
+def test_waiting_holds_back_later_work_on_the_waiting_stream(wait):
     producer, consumer = torch.Stream(device="mtia:0"), torch.Stream(device="mtia:0")
     start, done = timing_event(), timing_event()
     start.record(consumer)
     backend.sleep(150, producer)
-    ready = producer.record_event()
-    ready.wait(consumer)
-    done.record(consumer)
-    done.synchronize()
-    assert start.elapsed_time(done) >= 150
-
-
-def test_wait_stream_holds_back_the_stream():
-    producer, consumer = torch.Stream(device="mtia:0"), torch.Stream(device="mtia:0")
-    start, done = timing_event(), timing_event()
-    start.record(consumer)
-    backend.sleep(150, producer)
-    consumer.wait_stream(producer)
+    wait(producer, consumer)
     done.record(consumer)
     assert not consumer.query()
     done.synchronize()
