@@ -62,7 +62,8 @@ _PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A folder name that is also a valid distribution name (PEP 508).
 _PROJECT_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-_JINJA_MARKUP = re.compile(r"\{\{|\{%|\{#")
+# What starts a Jinja expression, statement or comment.
+JINJA_MARKUP = re.compile(r"\{\{|\{%|\{#")
 
 
 class InvalidAnswer(ValueError):
@@ -102,7 +103,7 @@ def _check_one_line_text(name: str, value: object) -> None:
             raise InvalidAnswer(
                 f"{name} {value!r} must be one line of printable text (it contains {char!r})"
             )
-    if _JINJA_MARKUP.search(value):
+    if JINJA_MARKUP.search(value):
         raise InvalidAnswer(
             f"{name} {value!r} must not contain Jinja markup ('{{{{', '{{%' or '{{#')"
         )

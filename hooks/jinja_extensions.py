@@ -18,11 +18,10 @@ from pathlib import Path
 import jinja2
 import jinja2.ext
 
-from .answer_rules import InvalidAnswer, check_answers
+from .answer_rules import JINJA_MARKUP, InvalidAnswer, check_answers
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
-JINJA_MARKUP = re.compile(r"\{\{|\{%|\{#")
 
 # Context entries that describe one run on one machine (absolute paths, the
 # checkout), not the answers: left out of the saved answers.

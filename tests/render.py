@@ -18,6 +18,7 @@ it, and the template's tests import ``render`` from here.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,13 @@ def render(output_dir: Path, answers: Mapping[str, object] | None = None) -> Pat
             config_file=str(config),
         )
     return Path(project)
+
+
+def c_string_value(header: str, name: str) -> str:
+    """The value of the C++ string constant ``name[] = "..."`` in a rendered header."""
+    literal = re.search(rf'{re.escape(name)}\[\] = "((?:[^"\\]|\\.)*)";', header)
+    assert literal is not None, f"no string constant {name} in the header"
+    return re.sub(r"\\(.)", r"\1", literal.group(1))
 
 
 def run_in_project(project: Path, command: list[str]) -> int:

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import subprocess
 import tempfile
 import tomllib
 from pathlib import Path
 
+from answer_rules import JINJA_MARKUP
 from cookiecutter.exceptions import FailedHookException
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from render import render
+from render import c_string_value, render
 
 # Pieces that break naive templating or quoting, mixed with ordinary text.
 TRICKY = [
@@ -69,14 +69,8 @@ printable_text = (
         max_size=8,
     )
     .map("".join)
-    .filter(lambda text: text.strip() and not re.search(r"\{\{|\{%|\{#", text))
+    .filter(lambda text: text.strip() and not JINJA_MARKUP.search(text))
 )
-
-
-def c_string_value(header: str, name: str) -> str:
-    literal = re.search(rf'{name}\[\] = "((?:[^"\\]|\\.)*)";', header)
-    assert literal is not None
-    return re.sub(r"\\(.)", r"\1", literal.group(1))
 
 
 def check_project(project: Path, answers: dict[str, str]) -> None:
