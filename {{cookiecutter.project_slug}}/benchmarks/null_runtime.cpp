@@ -25,6 +25,9 @@ int current_device() noexcept {
   return 0;
 }
 void set_current_device(int) {}
+int exchange_device(int) {
+  return 0;
+}
 Stream default_stream(int device) {
   return Stream{device, kDefaultStreamId};
 }

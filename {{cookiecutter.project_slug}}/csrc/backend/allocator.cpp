@@ -8,7 +8,8 @@
 namespace fakedevice {
 namespace {
 
-void free_device_memory(void* ptr) {
+// The deleter of device and pinned host blocks alike: both are the runtime's.
+void free_runtime_block(void* ptr) {
   runtime::deallocate(ptr);
 }
 
@@ -55,12 +56,12 @@ class DeviceAllocator final : public c10::DeviceAllocator {
     return {
         ptr,
         ptr,
-        &free_device_memory,
+        &free_runtime_block,
         c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(device))};
   }
 
   c10::DeleterFnPtr raw_deleter() const override {
-    return &free_device_memory;
+    return &free_runtime_block;
   }
 
   // Storage copies (e.g. when torch clones a storage): the caller has
@@ -96,28 +97,22 @@ class DeviceAllocator final : public c10::DeviceAllocator {
   // torch.accelerator.get_memory_info, from torch 2.13 on: (free, total).
   std::pair<size_t, size_t> getMemoryInfo(c10::DeviceIndex device) override {
     const runtime::MemoryStats stats = runtime::memory_stats(resolve_device(device));
-    const size_t free_bytes =
-        stats.capacity > stats.allocated ? stats.capacity - stats.allocated : 0;
-    return {free_bytes, stats.capacity};
+    return {stats.free_bytes(), stats.capacity};
   }
 #endif
 };
 
 DeviceAllocator the_device_allocator;
 
-void free_pinned(void* ptr) {
-  runtime::deallocate(ptr);
-}
-
 class PinnedHostAllocator final : public c10::Allocator {
  public:
   c10::DataPtr allocate(size_t bytes) override {
     void* ptr = runtime::allocate_host(bytes);
-    return {ptr, ptr, &free_pinned, c10::Device(c10::DeviceType::CPU)};
+    return {ptr, ptr, &free_runtime_block, c10::Device(c10::DeviceType::CPU)};
   }
 
   c10::DeleterFnPtr raw_deleter() const override {
-    return &free_pinned;
+    return &free_runtime_block;
   }
 
   void copy_data(void* dest, const void* src, std::size_t count) const override {

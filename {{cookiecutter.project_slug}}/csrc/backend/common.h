@@ -12,18 +12,26 @@ namespace fakedevice {
 
 inline constexpr c10::DeviceType kDeviceType = c10::DeviceType::MTIA;
 
+// Refuses a device, stream or other `what` of another device type.
+template <typename Shown>
+void check_device_type(c10::DeviceType type, const char* what, const Shown& got) {
+  TORCH_CHECK(
+      type == kDeviceType,
+      "expected a ",
+      c10::DeviceTypeName(kDeviceType, /*lower_case=*/true),
+      " ",
+      what,
+      ", got ",
+      got);
+}
+
 // torch passes -1 for "the current device".
 inline int resolve_device(c10::DeviceIndex index) {
   return index < 0 ? runtime::current_device() : index;
 }
 
 inline int resolve_device(c10::Device device) {
-  TORCH_CHECK(
-      device.type() == kDeviceType,
-      "expected a ",
-      c10::DeviceTypeName(kDeviceType, /*lower_case=*/true),
-      " device, got ",
-      device);
+  check_device_type(device.type(), "device", device);
   return resolve_device(device.index());
 }
 
@@ -35,12 +43,7 @@ inline c10::Stream to_torch(runtime::Stream stream) {
 }
 
 inline runtime::Stream from_torch(const c10::Stream& stream) {
-  TORCH_CHECK(
-      stream.device_type() == kDeviceType,
-      "expected a ",
-      c10::DeviceTypeName(kDeviceType, /*lower_case=*/true),
-      " stream, got ",
-      stream);
+  check_device_type(stream.device_type(), "stream", stream);
   return runtime::Stream{resolve_device(stream.device_index()), stream.id()};
 }
 

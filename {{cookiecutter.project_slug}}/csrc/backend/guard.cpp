@@ -20,8 +20,7 @@ struct GuardImpl final : public c10::impl::DeviceGuardImplInterface {
   }
 
   c10::Device exchangeDevice(c10::Device device) const override {
-    const int previous = runtime::current_device();
-    runtime::set_current_device(resolve_device(device));
+    const int previous = runtime::exchange_device(resolve_device(device));
     return c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(previous));
   }
 

@@ -69,9 +69,7 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
   }
 
   c10::DeviceIndex exchangeDevice(c10::DeviceIndex device) const override {
-    const int previous = runtime::current_device();
-    runtime::set_current_device(device);
-    return static_cast<c10::DeviceIndex>(previous);
+    return static_cast<c10::DeviceIndex>(runtime::exchange_device(device));
   }
 
   c10::DeviceIndex maybeExchangeDevice(c10::DeviceIndex device) const override {
@@ -134,7 +132,7 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
     dram["allocated_bytes"] = stats.allocated;
     dram["peak_bytes"] = stats.peak_allocated;
     dram["total_bytes"] = stats.capacity;
-    dram["free_bytes"] = stats.capacity > stats.allocated ? stats.capacity - stats.allocated : 0;
+    dram["free_bytes"] = stats.free_bytes();
     dram["num_allocs"] = stats.allocations;
     dram["num_frees"] = stats.frees;
     dram["num_ooms"] = stats.out_of_memory_errors;

@@ -26,7 +26,7 @@ constexpr c10::DispatchKeySet kDeviceKeys{c10::DispatchKey::MTIA};
 
 void check_creatable(
     c10::Device device, std::optional<c10::Layout> layout, std::optional<bool> pin_memory) {
-  TORCH_CHECK(device.type() == kDeviceType, "expected a ", kDeviceType, " device, got ", device);
+  check_device_type(device.type(), "device", device);
   TORCH_CHECK(
       c10::layout_or_default(layout) == c10::Layout::Strided,
       "only strided tensors can live on the ",

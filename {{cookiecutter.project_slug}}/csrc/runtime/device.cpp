@@ -4,6 +4,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "device_config.h"
 #include "runtime/describe.h"
@@ -48,6 +49,11 @@ int current_device() noexcept {
 void set_current_device(int device) {
   check_device(device);
   current_device_index = device;
+}
+
+int exchange_device(int device) {
+  check_device(device);
+  return std::exchange(current_device_index, device);
 }
 
 Stream default_stream(int device) {

@@ -222,10 +222,6 @@ void wait_for_queues(
   });
 }
 
-}  // namespace
-
-namespace {
-
 // Appends `command` to the stream's queue, starting a worker if it has none.
 void queue_command(State& s, Stream stream, Command command) {
   QueuePtr& queue = s.queues[queue_key(stream)];

@@ -3,6 +3,7 @@
 // captures, submit() stores its commands in the graph instead of queueing
 // them; replay queues copies of them.
 #include <string>
+#include <vector>
 
 #include "runtime/describe.h"
 #include "runtime/engine.h"
@@ -26,6 +27,16 @@ std::string describe_graph(GraphId graph) {
 void stop_capturing(State& s, Graph& graph) {
   s.capture_of_stream.erase(queue_key(graph.capture_stream));
   s.capturing_streams.fetch_sub(1, std::memory_order_release);
+}
+
+// Ends a capture in progress and empties the graph. The captured commands
+// move to `dropped`, for the caller to destroy once the lock is released.
+void empty_graph(State& s, Graph& graph, std::vector<Command>& dropped) {
+  if (graph.phase == Graph::Phase::kCapturing) {
+    stop_capturing(s, graph);
+  }
+  dropped.swap(graph.commands);
+  graph.phase = Graph::Phase::kEmpty;
 }
 
 }  // namespace
@@ -134,24 +145,16 @@ void reset_graph(GraphId graph_id) {
   State& s = state();
   std::vector<Command> dropped;  // destroyed after the lock is released
   std::lock_guard<std::mutex> lock(s.mutex);
-  Graph& graph = find_graph(s, graph_id);
-  if (graph.phase == Graph::Phase::kCapturing) {
-    stop_capturing(s, graph);
-  }
-  dropped.swap(graph.commands);
-  graph.phase = Graph::Phase::kEmpty;
+  empty_graph(s, find_graph(s, graph_id), dropped);
 }
 
 void destroy_graph(GraphId graph_id) noexcept {
   State& s = state();
-  std::vector<Command> dropped;
+  std::vector<Command> dropped;  // destroyed after the lock is released
   std::lock_guard<std::mutex> lock(s.mutex);
   auto it = s.graphs.find(graph_id);
   if (it != s.graphs.end()) {
-    if (it->second.phase == Graph::Phase::kCapturing) {
-      stop_capturing(s, it->second);
-    }
-    dropped.swap(it->second.commands);
+    empty_graph(s, it->second, dropped);
     s.graphs.erase(it);
   }
 }

@@ -28,20 +28,20 @@ struct Block {
   std::size_t bytes;
   int device;  // kHost for pinned host memory
   std::vector<Stream> used_on;
-  int pins = 0;
+  std::size_t pins = 0;
   bool deallocated = false;
   std::size_t streams_pending = 0;  // streams still to reach the deallocation
 };
 
-struct DeviceMemory {
-  std::size_t capacity = config::kDeviceMemoryBytes;
-  MemoryStats stats;
-};
-
 struct MemoryState {
+  MemoryState() {
+    for (MemoryStats& stats : devices) {
+      stats.capacity = config::kDeviceMemoryBytes;
+    }
+  }
   std::mutex mutex;
   std::map<std::uintptr_t, Block> blocks;  // by start address
-  std::array<DeviceMemory, kMaxDevices> devices;
+  std::array<MemoryStats, kMaxDevices> devices;
 };
 
 // Never destroyed: tensors may be freed during static destruction.
@@ -82,7 +82,7 @@ void* release_if_unused(MemoryState& m, BlockIterator it) {
     return nullptr;
   }
   if (block.device != kHost) {
-    MemoryStats& stats = m.devices[block.device].stats;
+    MemoryStats& stats = m.devices[block.device];
     stats.allocated -= block.bytes;
     stats.total_freed += block.bytes;
     stats.blocks -= 1;
@@ -99,20 +99,27 @@ void give_back(void* ptr) {
   }
 }
 
-// Called once per stream a deallocated block waited for (and once for the
-// deallocation itself).
-void stream_reached_deallocation(std::uintptr_t address) noexcept {
+// Lets go of one hold (a pin, or a stream still to reach the deallocation)
+// on the block that starts at `address`, then frees the block if that was
+// the last thing holding it.
+void drop_hold(std::uintptr_t address, std::size_t Block::* count) noexcept {
   MemoryState& m = memory();
   void* to_free = nullptr;
   {
     std::lock_guard<std::mutex> lock(m.mutex);
     auto it = m.blocks.find(address);
     if (it != m.blocks.end()) {
-      it->second.streams_pending -= 1;
+      it->second.*count -= 1;
       to_free = release_if_unused(m, it);
     }
   }
   give_back(to_free);
+}
+
+// Called once per stream a deallocated block waited for (and once for the
+// deallocation itself).
+void stream_reached_deallocation(std::uintptr_t address) noexcept {
+  drop_hold(address, &Block::streams_pending);
 }
 
 void* allocate_block(std::size_t bytes) {
@@ -127,18 +134,16 @@ void* allocate(int device, std::size_t bytes) {
     return nullptr;
   }
   MemoryState& m = memory();
-  DeviceMemory& on_device = m.devices[device];
+  MemoryStats& stats = m.devices[device];
   {
     std::lock_guard<std::mutex> lock(m.mutex);
-    MemoryStats& stats = on_device.stats;
-    const std::size_t free_bytes =
-        on_device.capacity > stats.allocated ? on_device.capacity - stats.allocated : 0;
+    const std::size_t free_bytes = stats.free_bytes();
     if (bytes > free_bytes) {
       stats.out_of_memory_errors += 1;
       throw OutOfMemory(
           describe_device(device) + " is out of memory: tried to allocate " +
               describe_bytes(bytes) + "; " + describe_bytes(free_bytes) + " free of " +
-              describe_bytes(on_device.capacity),
+              describe_bytes(stats.capacity),
           bytes,
           free_bytes);
     }
@@ -147,7 +152,6 @@ void* allocate(int device, std::size_t bytes) {
   }
   void* ptr = allocate_block(bytes);
   std::lock_guard<std::mutex> lock(m.mutex);
-  MemoryStats& stats = on_device.stats;
   if (ptr == nullptr) {
     stats.allocated -= bytes;
     stats.out_of_memory_errors += 1;
@@ -262,34 +266,23 @@ BlockPin& BlockPin::operator=(BlockPin other) noexcept {
 }
 
 BlockPin::~BlockPin() {
-  if (block_ == 0) {
-    return;
+  if (block_ != 0) {
+    drop_hold(block_, &Block::pins);
   }
-  MemoryState& m = memory();
-  void* to_free = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(m.mutex);
-    auto it = m.blocks.find(block_);
-    it->second.pins -= 1;
-    to_free = release_if_unused(m, it);
-  }
-  give_back(to_free);
 }
 
 MemoryStats memory_stats(int device) {
   check_device(device);
   MemoryState& m = memory();
   std::lock_guard<std::mutex> lock(m.mutex);
-  MemoryStats stats = m.devices[device].stats;
-  stats.capacity = m.devices[device].capacity;
-  return stats;
+  return m.devices[device];
 }
 
 void reset_peak_memory(int device) {
   check_device(device);
   MemoryState& m = memory();
   std::lock_guard<std::mutex> lock(m.mutex);
-  MemoryStats& stats = m.devices[device].stats;
+  MemoryStats& stats = m.devices[device];
   stats.peak_allocated = stats.allocated;
   stats.peak_blocks = stats.blocks;
 }
@@ -298,7 +291,7 @@ void reset_accumulated_memory(int device) {
   check_device(device);
   MemoryState& m = memory();
   std::lock_guard<std::mutex> lock(m.mutex);
-  MemoryStats& stats = m.devices[device].stats;
+  MemoryStats& stats = m.devices[device];
   stats.total_allocated = stats.total_freed = 0;
   stats.allocations = stats.frees = 0;
   stats.out_of_memory_errors = 0;

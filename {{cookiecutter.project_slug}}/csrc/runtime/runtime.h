@@ -66,6 +66,8 @@ int device_count() noexcept;
 void check_device(int device);
 int current_device() noexcept;
 void set_current_device(int device);
+// Makes `device` current and returns the device it replaces.
+int exchange_device(int device);
 
 // ---- Streams. The current stream is per thread and per device, and starts
 // as the device's default stream.
@@ -161,6 +163,11 @@ struct MemoryStats {
   std::size_t allocations = 0;  // blocks ever allocated (since a reset)
   std::size_t frees = 0;
   std::size_t out_of_memory_errors = 0;
+
+  // Bytes the device can still allocate.
+  std::size_t free_bytes() const {
+    return capacity > allocated ? capacity - allocated : 0;
+  }
 };
 MemoryStats memory_stats(int device);
 // Peaks restart from the current values.

@@ -181,6 +181,8 @@ void bad_arguments_are_refused() {
   EXPECT(throws([] { rt::check_device(-1); }, "device index -1 is out of range"));
   EXPECT(throws([&] { rt::new_stream(count); }, "out of range"));
   EXPECT(throws([&] { rt::set_current_device(count + 3); }, std::to_string(count + 3)));
+  EXPECT(throws([&] { rt::exchange_device(count); }, "out of range"));
+  EXPECT(rt::current_device() == 0);  // a refused exchange changes nothing
   EXPECT(throws([] { rt::check_stream({0, 1'000'000'000}); }, "unknown stream 1000000000"));
   EXPECT(throws([] { rt::sleep(rt::new_stream(0), -1ms); }, "negative"));
   EXPECT(throws([] { rt::enqueue(rt::new_stream(0), nullptr); }, "empty task"));
@@ -199,7 +201,7 @@ void bad_arguments_are_refused() {
 void current_device_and_streams_are_per_thread() {
   const int last = rt::device_count() - 1;
   const rt::Stream stream = rt::new_stream(last);
-  rt::set_current_device(last);
+  EXPECT(rt::exchange_device(last) == 0);
   rt::exchange_stream(stream);
   int seen_device = -1;
   rt::StreamId seen_stream = -1;
@@ -211,7 +213,7 @@ void current_device_and_streams_are_per_thread() {
   EXPECT(seen_stream == rt::kDefaultStreamId);
   EXPECT(rt::current_stream(last).id == stream.id);
   rt::exchange_stream(rt::default_stream(last));
-  rt::set_current_device(0);
+  EXPECT(rt::exchange_device(0) == last);
 }
 
 // The ThreadSanitizer run leans on this one: every entry point, from many
