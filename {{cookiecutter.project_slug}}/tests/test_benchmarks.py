@@ -1,21 +1,10 @@
 """The benchmark scripts keep working (their figures are not checked here)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from checkout_python import PROJECT_ROOT, run_python
 
 
 def run_benchmark(script, *arguments):
-    result = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "benchmarks" / script), *arguments],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
-    )
+    result = run_python(str(PROJECT_ROOT / "benchmarks" / script), *arguments, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 

@@ -1,24 +1,14 @@
 """The interpreter exits promptly and cleanly with work still queued."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from checkout_python import run_python
 
 
 def run_script(body):
     code = "import torch\nimport {{ cookiecutter.package_name }} as backend\n" + body
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python("-c", code, timeout=120)
     return result, time.perf_counter() - started
 
 

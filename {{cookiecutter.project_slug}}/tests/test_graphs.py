@@ -4,8 +4,9 @@ import pytest
 import torch
 
 import {{ cookiecutter.package_name }} as backend
+from {{ cookiecutter.package_name }} import _loader
 
-TORCH_RELEASE = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+TORCH_RELEASE = _loader.torch_release(torch.__version__)
 pytestmark = pytest.mark.skipif(
     TORCH_RELEASE < (2, 13),
     reason="MTIA graphs are new in torch 2.13; test_torch_versions.py checks their absence",

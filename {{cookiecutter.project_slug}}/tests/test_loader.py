@@ -1,32 +1,21 @@
 """Building and loading the extension."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
+from checkout_python import PROJECT_ROOT, run_python
 
 import {{ cookiecutter.package_name }} as backend
 from {{ cookiecutter.package_name }} import _loader
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
 
 def load_in_subprocess() -> str:
     """Import the package in a fresh interpreter with a verbose build; return its output."""
-    result = subprocess.run(
-        [sys.executable, "-c", f"import {backend.__name__}"],
-        env={
-            **os.environ,
-            "PYTHONPATH": str(PROJECT_ROOT / "src"),
-            _loader.VERBOSE_BUILD_VARIABLE: "1",
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout + result.stderr
+    result = run_python("-c", f"import {backend.__name__}", **{_loader.VERBOSE_BUILD_VARIABLE: "1"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    return output
 
 
 def test_import_registers_the_backend():

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 import {{ cookiecutter.package_name }} as backend
+from {{ cookiecutter.package_name }} import _loader
 
 MiB = 1024 * 1024
-TORCH_RELEASE = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+TORCH_RELEASE = _loader.torch_release(torch.__version__)
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,9 @@ is new in torch 2.13; torch.Generator(device="mtia") works on every release.
 import pytest
 import torch
 
-TORCH_RELEASE = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+from {{ cookiecutter.package_name }} import _loader
+
+TORCH_RELEASE = _loader.torch_release(torch.__version__)
 needs_mtia_seeding_api = pytest.mark.skipif(
     TORCH_RELEASE < (2, 13),
     reason="torch.mtia's seeding API is new in torch 2.13; "

@@ -1,16 +1,13 @@
 """The torch releases the backend supports, and what each one adds."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
+from checkout_python import run_python
 
 import {{ cookiecutter.package_name }} as backend
 from {{ cookiecutter.package_name }} import _loader
 
-TORCH_RELEASE = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+TORCH_RELEASE = _loader.torch_release(torch.__version__)
 HAS_2_13_API = TORCH_RELEASE >= (2, 13)
 
 
@@ -46,16 +43,8 @@ def test_unreadable_version_is_refused():
 
 def test_unsupported_torch_fails_at_import_before_any_compiler_runs(tmp_path):
     code = f"import torch\ntorch.__version__ = '2.8.0'\nimport {backend.__name__}\n"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={
-            **os.environ,
-            "PYTHONPATH": str(_loader.CSRC.parent / "src"),
-            "TORCH_EXTENSIONS_DIR": str(tmp_path),  # an empty cache: a build would start
-        },
-        capture_output=True,
-        text=True,
-    )
+    # An empty extension cache: a build would start there.
+    result = run_python("-c", code, TORCH_EXTENSIONS_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "UnsupportedTorchError" in result.stderr
     assert "this is torch 2.8.0" in result.stderr

@@ -65,14 +65,18 @@ class UnsupportedTorchError(ImportError):
     """The installed torch is not a release this backend supports."""
 
 
-def check_torch_version(version: str) -> None:
-    """Refuse a torch release outside SUPPORTED_TORCH, before any compiler runs."""
-    release = version.split("+")[0]
+def torch_release(version: str) -> tuple[int, int]:
+    """(major, minor) of a torch version string such as ``2.13.0+cpu``."""
     try:
-        major, minor = (int(part) for part in release.split(".")[:2])
+        major, minor = (int(part) for part in version.split("+")[0].split(".")[:2])
     except ValueError:
         raise UnsupportedTorchError(f"cannot read the torch version {version!r}") from None
-    if (major, minor) in SUPPORTED_TORCH:
+    return major, minor
+
+
+def check_torch_version(version: str) -> None:
+    """Refuse a torch release outside SUPPORTED_TORCH, before any compiler runs."""
+    if torch_release(version) in SUPPORTED_TORCH:
         return
     if os.environ.get(ALLOW_UNTESTED_TORCH_VARIABLE, "") not in ("", "0"):
         return
