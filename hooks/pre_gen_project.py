@@ -1,10 +1,10 @@
-"""Refuse bad answers before cookiecutter writes any file of the project.
+"""Check the answers once more, in the folder cookiecutter has just created.
 
-cookiecutter already ran these rules while it collected the answers (see
-jinja_extensions.AnswerChecks); this hook runs them again because
-``--replay`` skips that step, and cruft renders without it. It exits with
-one line naming the variable and the rule, and cookiecutter then removes the
-(still empty) project folder.
+The template's Jinja extension has checked them already, before cookiecutter
+created the folder (see jinja_extensions). This hook is the fallback for a
+run without that extension (a replay file can drop it from ``_extensions``):
+then ``template_hooks_dir`` is undefined, this script cannot be rendered,
+the run stops, and cookiecutter removes the project folder.
 """
 
 import json
@@ -12,8 +12,8 @@ import sys
 
 # tojson escapes every quote, so no answer can end these raw strings early.
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
-# This folder, as the template's Jinja extension knows it (cookiecutter runs
-# this script from a temporary copy).
+# The hooks folder of the template being rendered, as its Jinja extension
+# knows it (cookiecutter runs this script from a temporary copy).
 HOOKS_DIR = json.loads(r"""[{{ template_hooks_dir | tojson }}]""")[0]
 
 sys.path.insert(0, HOOKS_DIR)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from render import render
+from render import copy_template, git, render
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +33,13 @@ def output_dir(tmp_path) -> Path:
 def default_project(tmp_path_factory) -> Path:
     """The template rendered once with its default answers."""
     return render(tmp_path_factory.mktemp("default"))
+
+
+@pytest.fixture
+def template_repository(tmp_path):
+    """The template as a git repository, which cruft needs to record a commit."""
+    repository = copy_template(tmp_path / "template")
+    git("init", "-q", cwd=repository)
+    git("add", "-A", cwd=repository)
+    git("commit", "-q", "-m", "template", cwd=repository)
+    return repository

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,26 @@ def run_in_project(project: Path, command: list[str]) -> int:
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith("TOX_")}
     return subprocess.run(command, cwd=project, env=env, check=False).returncode
+
+
+def copy_template(destination: Path) -> Path:
+    """A copy of the template, without this checkout's git and tool state."""
+    shutil.copytree(
+        TEMPLATE_DIR,
+        destination,
+        ignore=shutil.ignore_patterns(".git", ".tox", "__pycache__", ".*_cache", ".hypothesis"),
+    )
+    return destination
+
+
+def git(*arguments: str, cwd: Path) -> None:
+    """Run git in ``cwd`` as a throw-away identity (the tests commit templates and projects)."""
+    subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *arguments],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _yaml_string(path: Path) -> str:

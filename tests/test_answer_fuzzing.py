@@ -11,7 +11,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from answer_rules import JINJA_MARKUP
+from answer_rules import BIDI_CONTROLS, JINJA_MARKUP
 from cookiecutter.exceptions import FailedHookException
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -59,12 +59,18 @@ free_text = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=6)), ma
 )
 FIELDS = ("project_name", "description", "author_name", "device_name")
 
-# Text the answer rules accept: printable, with no Jinja markup, not blank.
+# Text the answer rules accept: printable, not blank, with no Jinja markup and no
+# bidirectional controls.
 printable_text = (
     st.lists(
         st.one_of(
             st.sampled_from([piece for piece in TRICKY if piece.isprintable()]),
-            st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=6),
+            st.text(
+                st.characters(
+                    blacklist_categories=("Cc", "Cs"), blacklist_characters=BIDI_CONTROLS
+                ),
+                max_size=6,
+            ),
         ),
         max_size=8,
     )

@@ -10,37 +10,13 @@ from __future__ import annotations
 
 import filecmp
 import json
-import shutil
-import subprocess
+from pathlib import Path
 
 import cruft
 import pytest
+from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
-from render import TEMPLATE_DIR, render
-
-
-def git(*arguments, cwd):
-    subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *arguments],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-    )
-
-
-@pytest.fixture
-def template_repository(tmp_path):
-    """The template as a git repository, which cruft needs to record a commit."""
-    repository = tmp_path / "template"
-    shutil.copytree(
-        TEMPLATE_DIR,
-        repository,
-        ignore=shutil.ignore_patterns(".git", ".tox", "__pycache__", ".pytest_cache"),
-    )
-    git("init", "-q", cwd=repository)
-    git("add", "-A", cwd=repository)
-    git("commit", "-q", "-m", "template", cwd=repository)
-    return repository
+from render import TEMPLATE_DIR, copy_template, git, render
 
 
 def differing_files(left, right):
@@ -63,20 +39,29 @@ def test_saved_answers_regenerate_the_same_project(tmp_path):
     assert differing_files(first, again) == []
 
 
-def test_cruft_update_applies_a_changed_answer_and_keeps_user_edits(template_repository, tmp_path):
+def commit_all(folder, message):
+    git("add", "-A", cwd=folder)
+    git("commit", "-q", "-m", message, cwd=folder)
+
+
+def cruft_project(template_repository, tmp_path):
+    """A project created by cruft from the template, committed to its own git repository."""
     project = cruft.create(
         str(template_repository), output_dir=tmp_path / "projects", no_input=True
     )
     git("init", "-q", cwd=project)
-    git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "generated", cwd=project)
+    commit_all(project, "generated")
+    return project
+
+
+def test_cruft_update_applies_a_changed_answer_and_keeps_user_edits(template_repository, tmp_path):
+    project = cruft_project(template_repository, tmp_path)
     readme = project / "README.md"
     title, rest = readme.read_text(encoding="utf-8").split("\n", 1)
     readme.write_text(f"{title}\n\nOur team's own notes.\n{rest}", encoding="utf-8")
     own_test = project / "tests" / "test_our_own.py"
     own_test.write_text("def test_ours():\n    assert True\n", encoding="utf-8")
-    git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "our edits", cwd=project)
+    commit_all(project, "our edits")
 
     assert cruft.update(project, extra_context={"device_count": "3"}, skip_apply_ask=True)
 
@@ -91,3 +76,43 @@ def test_cruft_update_applies_a_changed_answer_and_keeps_user_edits(template_rep
     assert "Our team's own notes." in updated_readme
     assert "<<<<<<<" not in updated_readme
     assert own_test.exists()
+
+
+def new_license_version(template):
+    """Change the template's hooks as a new version would: a license more, a
+    reworded pre-gen hook."""
+    rules = template / "hooks" / "answer_rules.py"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace('"Proprietary")', '"Proprietary", "Apache-2.0")'), "utf-8")
+    hook = template / "hooks" / "pre_gen_project.py"
+    hook.write_text(hook.read_text(encoding="utf-8") + "# reworded\n", encoding="utf-8")
+
+
+def test_cruft_update_renders_each_version_with_its_own_hooks(template_repository, tmp_path):
+    project = cruft_project(template_repository, tmp_path)
+    new_license_version(template_repository)
+    commit_all(template_repository, "Apache-2.0")
+
+    assert cruft.update(project, extra_context={"license": "Apache-2.0"}, skip_apply_ask=True)
+
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'license = "Apache-2.0"' in pyproject
+
+
+def test_two_versions_of_the_template_in_one_process_keep_their_own_rules(tmp_path):
+    newer = copy_template(tmp_path / "newer")
+    new_license_version(newer)
+
+    def render_apache(template):
+        return cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context={"license": "Apache-2.0"},
+            output_dir=str(tmp_path / "output"),
+        )
+
+    with pytest.raises(FailedHookException, match="license 'Apache-2.0' is not supported"):
+        render_apache(TEMPLATE_DIR)
+    assert "Apache-2.0" in (Path(render_apache(newer)) / "pyproject.toml").read_text()
+    with pytest.raises(FailedHookException, match="license 'Apache-2.0' is not supported"):
+        render_apache(TEMPLATE_DIR)
