@@ -17,11 +17,12 @@ from pathlib import Path
 from setuptools import setup
 
 try:
+    import torch
     from torch.utils.cpp_extension import BuildExtension, CppExtension
 except ImportError:
     raise SystemExit(
         "building {{ cookiecutter.project_slug }} needs the torch it will run with: install "
-        "torch first (pip install torch==2.13.0), then "
+        "torch first (pip install torch=={{ cookiecutter._torch_default_release }}), then "
         "pip install --no-build-isolation ."
     ) from None
 
@@ -38,8 +39,13 @@ def load_loader():
     return module
 
 
-# The same sources, and flags, as the just-in-time build.
+# The same sources, and flags, as the just-in-time build; and the same refusal
+# of a torch release the backend is not tested with.
 loader = load_loader()
+try:
+    loader.check_torch_version(torch.__version__)
+except loader.UnsupportedTorchError as refusal:
+    raise SystemExit(f"building {loader.PACKAGE}: {refusal}") from None
 SOURCES = [str(path.relative_to(ROOT)) for path in loader.sources()]
 
 setup(

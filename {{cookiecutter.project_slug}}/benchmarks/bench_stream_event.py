@@ -3,8 +3,8 @@
     python benchmarks/bench_stream_event.py [--rounds 3] [--batches 7] [--calls 20000]
 
 Each variant runs in its own interpreter (a process can hold one MTIA
-backend): the emulated runtime, and the same glue built against
-benchmarks/null_runtime.cpp, where every runtime call returns at once. The
+backend): the emulated device, and the same glue built against the driver
+skeleton (csrc/skeleton/), where every driver call returns at once. The
 variants alternate for several rounds so that both see the same machine. The
 figures are nanoseconds per call, the best over all batches and rounds, with
 the cost of the timing loop itself subtracted; nothing is queued on the
@@ -54,17 +54,16 @@ OPERATIONS = {
 
 
 def load_null_backend():
-    """Build and load the glue against the do-nothing runtime.
+    """Build and load the glue against the driver skeleton, which does nothing.
 
-    Importing the package would load the emulated runtime, so the loader
+    Importing the package would load the emulated device, so the loader
     module is loaded from its file instead.
     """
     loader_file = PROJECT_ROOT / "src" / PACKAGE / "_loader.py"
     spec = importlib.util.spec_from_file_location("_bench_loader", loader_file)
     loader = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loader)
-    null_runtime = PROJECT_ROOT / "benchmarks" / "null_runtime.cpp"
-    loader.build(f"{PACKAGE}_null_C", [null_runtime, *loader.backend_sources()])
+    loader.build_with_driver("skeleton")
 
 
 def measure(variant: str, batches: int, calls: int) -> dict[str, float]:

@@ -1,9 +1,26 @@
-"""Shared set-up: load the backend once, and give every test a clean slate."""
+"""Shared set-up: load the backend once, and give every test a clean slate.
+
+The device type comes from the package (``DEVICE_TYPE``, the template's
+answer), never from a literal: each test module starts with::
+
+    DEVICE = backend.DEVICE_TYPE
+    device_module = torch.get_device_module(DEVICE)
+
+and names devices as ``f"{DEVICE}:0"`` and the device module's API as
+``device_module.synchronize()`` and the like.
+
+Every test is part of the backend's contract, what any device behind the glue
+must pass, unless marked ``emulator`` (behaviour of the emulated device
+itself): ``pytest -m "not emulator"`` is the suite a port to real hardware runs.
+"""
 
 import pytest
 import torch
 
-import {{ cookiecutter.package_name }}  # noqa: F401  (builds and registers the backend)
+import {{ cookiecutter.package_name }} as backend  # builds and registers the backend
+
+DEVICE = backend.DEVICE_TYPE
+device_module = torch.get_device_module(DEVICE)
 
 
 @pytest.fixture
@@ -24,45 +41,23 @@ def expected_device_memory_mib() -> int:
 
 @pytest.fixture
 def supported_dtypes() -> set:
-    """The dtypes a device tensor can have (csrc/backend/dtypes.h)."""
-    return {
-        torch.bool,
-        torch.uint8,
-        torch.int8,
-        torch.int16,
-        torch.int32,
-        torch.int64,
-        torch.uint16,
-        torch.uint32,
-        torch.uint64,
-        torch.float16,
-        torch.bfloat16,
-        torch.float32,
-        torch.float64,
-        torch.complex32,
-        torch.complex64,
-        torch.complex128,
-        torch.float8_e5m2,
-        torch.float8_e4m3fn,
-        torch.float8_e5m2fnuz,
-        torch.float8_e4m3fnuz,
-        torch.float8_e8m0fnu,
-    }
+    """The dtypes a device tensor can have: the C++ list (csrc/backend/dtypes.h), the one source."""
+    return set(backend.load().supported_dtypes())
 
 
 @pytest.fixture(autouse=True)
 def restore_current_device_and_streams():
     """Undo any device or stream a test made current on this thread."""
     yield
-    for index in range(torch.mtia.device_count()):
-        torch.mtia.set_stream(torch.mtia.default_stream(index))
-    torch.mtia.set_device(0)
+    for index in range(device_module.device_count()):
+        device_module.set_stream(device_module.default_stream(index))
+    device_module.set_device(0)
 
 
 @pytest.fixture
 def other_device() -> int:
     """A second device index, for tests that switch between two devices."""
-    if torch.mtia.device_count() < 2:
+    if device_module.device_count() < 2:
         pytest.skip("needs two devices; this project was generated with one")
     return 1
 
@@ -70,4 +65,4 @@ def other_device() -> int:
 @pytest.fixture
 def out_of_range_index() -> int:
     """The first device index past the last device."""
-    return torch.mtia.device_count()
+    return device_module.device_count()

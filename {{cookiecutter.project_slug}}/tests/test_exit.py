@@ -2,22 +2,33 @@
 
 import time
 
+import pytest
 from checkout_python import run_python
+
+# The emulator drops the work still queued when the interpreter exits; a real
+# device may finish a busy kernel first, so prompt exits are the emulator's.
+drops_queued_work_at_exit = pytest.mark.emulator
 
 
 def run_script(body):
-    code = "import torch\nimport {{ cookiecutter.package_name }} as backend\n" + body
+    code = (
+        "import torch\n"
+        "import {{ cookiecutter.package_name }} as backend\n"
+        "DEVICE = backend.DEVICE_TYPE\n"
+        "device_module = torch.get_device_module(DEVICE)\n"
+    ) + body
     started = time.perf_counter()
     result = run_python("-c", code, timeout=120)
     return result, time.perf_counter() - started
 
 
+@drops_queued_work_at_exit
 def test_exit_with_a_long_busy_period_queued():
     result, seconds = run_script(
-        "stream = torch.Stream(device='mtia:0')\n"
+        "stream = torch.Stream(device=f'{DEVICE}:0')\n"
         "backend.sleep(60_000, stream)\n"
         "event = stream.record_event()\n"
-        "torch.Stream(device='mtia:0').wait_event(event)\n"
+        "torch.Stream(device=f'{DEVICE}:0').wait_event(event)\n"
         "print('queued')\n"
     )
     assert result.returncode == 0, result.stderr
@@ -25,12 +36,13 @@ def test_exit_with_a_long_busy_period_queued():
     assert seconds < 30  # the queued minute of work was dropped, not waited for
 
 
+@drops_queued_work_at_exit
 def test_exit_from_sys_exit_with_work_on_every_device():
     result, _ = run_script(
         "import sys\n"
-        "for index in range(torch.mtia.device_count()):\n"
+        "for index in range(device_module.device_count()):\n"
         "    for _ in range(3):\n"
-        "        backend.sleep(30_000, torch.Stream(device=f'mtia:{index}'))\n"
+        "        backend.sleep(30_000, torch.Stream(device=f'{DEVICE}:{index}'))\n"
         "sys.exit(3)\n"
     )
     assert result.returncode == 3, result.stderr
@@ -39,7 +51,7 @@ def test_exit_from_sys_exit_with_work_on_every_device():
 def test_work_submitted_by_atexit_handlers_registered_later_still_runs():
     result, _ = run_script(
         "import atexit\n"
-        "stream = torch.Stream(device='mtia:0')\n"
+        "stream = torch.Stream(device=f'{DEVICE}:0')\n"
         "def finish():\n"
         "    backend.sleep(50, stream)\n"
         "    stream.synchronize()\n"

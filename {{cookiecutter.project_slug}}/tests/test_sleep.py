@@ -7,29 +7,32 @@ import torch
 
 import {{ cookiecutter.package_name }} as backend
 
+DEVICE = backend.DEVICE_TYPE
+device_module = torch.get_device_module(DEVICE)
+
 
 def test_sleep_returns_at_once_and_keeps_the_stream_busy():
-    stream = torch.Stream(device="mtia:0")
+    stream = torch.Stream(device=f"{DEVICE}:0")
     started = time.perf_counter()
-    backend.sleep(200, stream)
-    assert time.perf_counter() - started < 0.15
+    backend.sleep(400, stream)
+    assert time.perf_counter() - started < 0.2  # half the busy period: it did not wait
     assert not stream.query()
     stream.synchronize()
-    assert time.perf_counter() - started >= 0.2
+    assert time.perf_counter() - started >= 0.4
     assert stream.query()
 
 
 def test_sleep_defaults_to_the_current_stream(other_device):
-    stream = torch.Stream(device=f"mtia:{other_device}")
-    with torch.mtia.stream(stream):
-        backend.sleep(100)
+    stream = torch.Stream(device=f"{DEVICE}:{other_device}")
+    with device_module.stream(stream):
+        backend.sleep(300)
     assert not stream.query()
-    assert torch.mtia.default_stream(0).query()
+    assert device_module.default_stream(0).query()
     stream.synchronize()
 
 
 def test_sleep_accepts_fractions_and_zero():
-    stream = torch.Stream(device="mtia:0")
+    stream = torch.Stream(device=f"{DEVICE}:0")
     backend.sleep(0.5, stream)
     backend.sleep(0, stream)
     stream.synchronize()
@@ -49,17 +52,17 @@ def test_sleep_accepts_fractions_and_zero():
     ],
 )
 def test_bad_durations_are_refused(milliseconds, error, message):
-    stream = torch.Stream(device="mtia:0")
+    stream = torch.Stream(device=f"{DEVICE}:0")
     with pytest.raises(error, match=message):
         backend.sleep(milliseconds, stream)
     assert stream.query()
 
 
 def test_stream_of_another_device_type_is_refused():
-    with pytest.raises(ValueError, match="needs a stream of the mtia device, got one on cpu"):
+    with pytest.raises(ValueError, match=f"needs a stream of the {DEVICE} device, got one on cpu"):
         backend.sleep(10, torch.Stream(device="cpu"))
 
 
 def test_something_that_is_not_a_stream_is_refused():
     with pytest.raises(TypeError, match="takes a torch.Stream, got str"):
-        backend.sleep(10, "mtia:0")
+        backend.sleep(10, f"{DEVICE}:0")

@@ -1,7 +1,9 @@
 // The dtypes a tensor on the device can have: those the CPU kernels behind
 // the device can fill and convert (no quantized, sub-byte or bit types).
-// torch.accelerator.get_device_capability reports them, and the kernels
-// refuse the others when called rather than fail later on the stream.
+// This list is the only one: torch.accelerator.get_device_capability reports
+// it (torch 2.10 on), the extension's supported_dtypes() hands it to Python
+// (the tests read it from there), and the kernels refuse the other dtypes when
+// called rather than fail later on the stream.
 #pragma once
 
 #include <c10/core/ScalarType.h>

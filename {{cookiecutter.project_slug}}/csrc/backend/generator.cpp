@@ -32,9 +32,9 @@ class DeviceGenerator final : public at::CPUGeneratorImpl {
 }  // namespace
 
 const at::Generator& default_generator(int device) {
-  runtime::check_device(device);
-  static std::array<std::once_flag, runtime::kMaxDevices> created;
-  static std::array<at::Generator, runtime::kMaxDevices> generators;
+  checked_device(device);
+  static std::array<std::once_flag, kMaxDevices> created;
+  static std::array<at::Generator, kMaxDevices> generators;
   std::call_once(created[device], [device] {
     generators[device] = at::make_generator<DeviceGenerator>(device);
   });
@@ -42,7 +42,7 @@ const at::Generator& default_generator(int device) {
 }
 
 at::Generator new_generator(int device) {
-  runtime::check_device(device);
+  checked_device(device);
   return at::make_generator<DeviceGenerator>(device);
 }
 

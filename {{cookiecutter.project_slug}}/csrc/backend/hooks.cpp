@@ -3,29 +3,29 @@
 #include <ATen/detail/MTIAHooksInterface.h>
 #include <pybind11/pybind11.h>
 
-#include <atomic>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "backend/allocator.h"
 #include "backend/common.h"
 #include "backend/generator.h"
+#include "backend/graph_pools.h"
+#include "backend/guard.h"
+#include "backend/memory_history.h"
+#include "backend/streams.h"
 #include "backend/torch_version.h"
-#include "device_config.h"
 
 namespace fakedevice {
 
 struct MTIAHooks final : public at::MTIAHooksInterface {
-  // The hooks registry constructs the hooks with MTIAHooksArgs in torch 2.9
-  // and with no arguments in 2.13 and later.
+  // The hooks registry constructs the hooks with MTIAHooksArgs up to torch
+  // 2.12 and with no arguments from 2.13 on.
 #if FAKEDEVICE_TORCH_AT_LEAST(2, 13)
   MTIAHooks() = default;
 #else
   explicit MTIAHooks(at::MTIAHooksArgs /*unused*/) {}
 #endif
 
-  // The runtime needs no set-up. Must not call back into torch's lazy init:
+  // The driver needs no set-up. Must not call back into torch's lazy init:
   // lazy init is what calls this.
   void init() const override {}
 
@@ -38,13 +38,13 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
   }
 
   bool isAvailable() const override {
-    return runtime::device_count() > 0;
+    return driver::device_count() > 0;
   }
 
   // Must not trigger lazy init: torch.mtia._lazy_init asks for the device
   // count while holding its (non re-entrant) initialisation lock.
   c10::DeviceIndex deviceCount() const override {
-    return static_cast<c10::DeviceIndex>(runtime::device_count());
+    return static_cast<c10::DeviceIndex>(driver::device_count());
   }
 
   c10::DeviceIndex getDeviceCount() const override {
@@ -53,48 +53,51 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
 
   std::string showConfig() const override {
     return std::string("emulated ") + config::kDeviceTypeName + " backend, " +
-           std::to_string(runtime::device_count()) + " devices\n";
+           std::to_string(driver::device_count()) + " devices\n";
   }
 
   bool hasPrimaryContext(c10::DeviceIndex device_index) const override {
-    return device_index >= 0 && device_index < runtime::device_count();
+    return device_index >= 0 && device_index < driver::device_count();
   }
 
   void setCurrentDevice(c10::DeviceIndex device) const override {
-    runtime::set_current_device(device);
+    FAKEDEVICE_CHECK(driver::set_device(checked_device(device)));
   }
 
   c10::DeviceIndex getCurrentDevice() const override {
-    return static_cast<c10::DeviceIndex>(runtime::current_device());
+    return static_cast<c10::DeviceIndex>(current_device());
   }
 
   c10::DeviceIndex exchangeDevice(c10::DeviceIndex device) const override {
-    return static_cast<c10::DeviceIndex>(runtime::exchange_device(device));
+    const int previous = current_device();
+    FAKEDEVICE_CHECK(driver::set_device(resolve_device(device)));
+    return static_cast<c10::DeviceIndex>(previous);
   }
 
   c10::DeviceIndex maybeExchangeDevice(c10::DeviceIndex device) const override {
     return exchangeDevice(device);
   }
 
+  // torch.mtia.synchronize() holds the GIL; the wait releases it.
   void deviceSynchronize(c10::DeviceIndex device_index) const override {
-    runtime::synchronize_device(resolve_device(device_index));
+    synchronize_device(resolve_device(device_index));
   }
 
   c10::Stream getCurrentStream(c10::DeviceIndex device_index) const override {
-    return to_torch(runtime::current_stream(resolve_device(device_index)));
+    return to_torch(current_stream(resolve_device(device_index)));
   }
 
   int64_t getCurrentRawStream(c10::DeviceIndex device_index) const override {
-    return runtime::current_stream(resolve_device(device_index)).id;
+    return current_stream(resolve_device(device_index)).id;
   }
 
   c10::Stream getDefaultStream(c10::DeviceIndex device_index) const override {
-    return to_torch(runtime::default_stream(resolve_device(device_index)));
+    return to_torch(default_stream(resolve_device(device_index)));
   }
 
   // torch.mtia.set_stream has already made the stream's device current.
   void setCurrentStream(const c10::Stream& stream) const override {
-    runtime::exchange_stream(from_torch(stream));
+    exchange_stream(from_torch(stream));
   }
 
   const at::Generator& getDefaultGenerator(c10::DeviceIndex device_index) const override {
@@ -116,23 +119,34 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
 
   // torch.from_blob(..., device inferred) and friends.
   c10::Device getDeviceFromPtr(void* data) const override {
-    const int device = runtime::device_of_pointer(data);
-    TORCH_CHECK(device >= 0, "pointer ", data, " is not in ", kDeviceType, " device memory");
-    return c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(device));
+    driver::PointerAttributes attributes;
+    FAKEDEVICE_CHECK(driver::pointer_get_attributes(data, &attributes));
+    TORCH_CHECK(
+        attributes.type == driver::MemoryType::kDevice,
+        "pointer ",
+        data,
+        " is not in ",
+        kDeviceType,
+        " device memory");
+    return c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(attributes.device));
   }
 
-  // torch.mtia.empty_cache. The runtime caches no device memory.
+  // torch.mtia.empty_cache. The allocator caches no device memory.
   void emptyCache() const override {}
 
   // torch.mtia.memory_stats, memory_allocated, max_memory_allocated read
-  // the "dram" entry. Called with the GIL held.
+  // the "dram" entry: what torch holds (the allocator's statistics) and what
+  // the device has left (the driver's). Called with the GIL held.
   PyObject* memoryStats(c10::DeviceIndex device_index) const override {
-    const runtime::MemoryStats stats = runtime::memory_stats(resolve_device(device_index));
+    const int device = resolve_device(device_index);
+    const MemoryStats stats = memory_stats(device);
+    driver::MemoryInfo info;
+    FAKEDEVICE_CHECK(driver::mem_get_info(device, &info));
     pybind11::dict dram;
     dram["allocated_bytes"] = stats.allocated;
     dram["peak_bytes"] = stats.peak_allocated;
-    dram["total_bytes"] = stats.capacity;
-    dram["free_bytes"] = stats.free_bytes();
+    dram["total_bytes"] = info.total;
+    dram["free_bytes"] = info.free;
     dram["num_allocs"] = stats.allocations;
     dram["num_frees"] = stats.frees;
     dram["num_ooms"] = stats.out_of_memory_errors;
@@ -142,84 +156,92 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
   }
 
   void resetPeakMemoryStats(c10::DeviceIndex device_index) const override {
-    runtime::reset_peak_memory(resolve_device(device_index));
+    reset_peak_memory_stats(resolve_device(device_index));
+  }
+
+  // torch.mtia.record_memory_history, snapshot and
+  // attach_out_of_memory_observer (memory_history.h). Called with the GIL held.
+  void recordMemoryHistory(
+      const std::optional<std::string>& enabled,
+      const std::string& stacks,
+      size_t max_entries) const override {
+    memory_history::record_history(enabled, stacks, max_entries);
+  }
+
+  PyObject* memorySnapshot(const std::optional<std::string>& local_path) const override {
+    return memory_history::snapshot(local_path);
+  }
+
+  void attachOutOfMemoryObserver(PyObject* observer) const override {
+    memory_history::attach_out_of_memory_observer(observer);
   }
 
   // torch.mtia.get_device_properties. Called with the GIL held.
   PyObject* getDeviceProperties(c10::DeviceIndex device_index) const override {
-    const runtime::MemoryStats stats = runtime::memory_stats(resolve_device(device_index));
-    pybind11::dict properties;
-    properties["name"] = config::kDeviceName;
-    properties["total_memory"] = stats.capacity;
-    properties["major"] = config::kCapabilityMajor;
-    properties["minor"] = config::kCapabilityMinor;
-    return properties.release().ptr();
+    driver::DeviceProperties properties;
+    FAKEDEVICE_CHECK(driver::get_device_properties(resolve_device(device_index), &properties));
+    pybind11::dict result;
+    result["name"] = properties.name;
+    result["total_memory"] = properties.total_memory;
+    result["major"] = properties.major;
+    result["minor"] = properties.minor;
+    return result.release().ptr();
   }
 
   // torch.mtia.get_device_capability: (major, minor).
   PyObject* getDeviceCapability(c10::DeviceIndex device_index) const override {
-    runtime::check_device(resolve_device(device_index));
-    return pybind11::make_tuple(config::kCapabilityMajor, config::kCapabilityMinor).release().ptr();
+    driver::DeviceProperties properties;
+    FAKEDEVICE_CHECK(driver::get_device_properties(resolve_device(device_index), &properties));
+    return pybind11::make_tuple(properties.major, properties.minor).release().ptr();
   }
 
-#if FAKEDEVICE_TORCH_AT_LEAST(2, 13)
-  // MTIA graphs (torch.mtia.MTIAGraph, torch.mtia.graph), from torch 2.13 on.
-  // A graph captures the work submitted to the current stream between
-  // capture_begin and capture_end, and replays it on the current stream.
-
+#if FAKEDEVICE_TORCH_AT_LEAST(2, 10)
+  // MTIA graphs (torch.mtia.MTIAGraph, torch.mtia.graph), from torch 2.10 on.
   int64_t mtiagraphCreate(bool keep_graph) const override {
-    return runtime::create_graph(keep_graph);
+    return create_graph(keep_graph);
   }
 
   void mtiagraphDestroy(int64_t handle) const override {
-    runtime::destroy_graph(handle);
+    destroy_graph(handle);
   }
 
   void mtiagraphCaptureBegin(int64_t handle, at::MempoolId_t pool) const override {
-    runtime::begin_capture(handle, current_stream());
-    std::lock_guard<std::mutex> lock(pools_mutex_);
-    // A zero pool id means "a private pool of its own", as for CUDA graphs.
-    pools_[handle] = pool == at::MempoolId_t{0, 0}
-                         ? at::MempoolId_t{static_cast<at::CaptureId_t>(handle), 0}
-                         : pool;
+    begin_graph_capture(handle, pool);
   }
 
   void mtiagraphCaptureEnd(int64_t handle) const override {
-    runtime::end_capture(handle);
+    end_graph_capture(handle);
   }
 
   void mtiagraphInstantiate(int64_t handle) const override {
-    runtime::instantiate_graph(handle);
+    instantiate_graph(handle);
   }
 
   void mtiagraphReplay(int64_t handle) const override {
-    runtime::replay_graph(handle, current_stream());
+    replay_graph(handle);
   }
 
   void mtiagraphReset(int64_t handle) const override {
-    runtime::reset_graph(handle);
+    reset_graph(handle);
   }
 
   at::MempoolId_t mtiagraphPool(int64_t handle) const override {
-    std::lock_guard<std::mutex> lock(pools_mutex_);
-    auto it = pools_.find(handle);
-    TORCH_CHECK(it != pools_.end(), "MTIA graph ", handle, " has never captured");
-    return it->second;
+    return graph_pool(handle);
   }
 
-  // torch.mtia.graph_pool_handle: a fresh pool id, shareable between graphs.
   at::MempoolId_t graphPoolHandle() const override {
-    return {0, next_pool_id_.fetch_add(1)};
+    return new_graph_pool();
   }
+#endif
 
- private:
-  static runtime::Stream current_stream() {
-    return runtime::current_stream(runtime::current_device());
+#if FAKEDEVICE_TORCH_AT_LEAST(2, 15)
+  // torch.mtia.is_current_stream_capturing, from torch 2.15 on.
+  bool isCurrentStreamCapturing() const override {
+    bool capturing = false;
+    FAKEDEVICE_CHECK(
+        driver::stream_is_capturing(current_stream(current_device()), &capturing));
+    return capturing;
   }
-
-  mutable std::mutex pools_mutex_;
-  mutable std::unordered_map<int64_t, at::MempoolId_t> pools_;
-  mutable std::atomic<at::CaptureId_t> next_pool_id_{1};
 #endif
 };
 

@@ -17,6 +17,7 @@
 
 #include "backend/allocator.h"
 #include "backend/common.h"
+#include "backend/guard.h"
 
 namespace fakedevice {
 
@@ -94,7 +95,7 @@ const at::Tensor& resize(
     const at::Tensor& self,
     c10::SymIntArrayRef size,
     std::optional<c10::MemoryFormat> memory_format) {
-  runtime::synchronize_device(resolve_device(self.device().index()));
+  synchronize_device(resolve_device(self.device().index()));
   const c10::DeviceGuard guard(self.device());
   return at::native::resize_(self, C10_AS_INTARRAYREF_SLOW(size), memory_format);
 }

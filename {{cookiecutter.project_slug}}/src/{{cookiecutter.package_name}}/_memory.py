@@ -4,21 +4,39 @@ the default; tests can lower it to provoke an out-of-memory error."""
 
 from __future__ import annotations
 
+import operator
+
 import torch
 
 from ._device import device_index
 from ._loader import load
 
+# The driver counts bytes in a 64-bit size_t.
+MAX_CAPACITY = 2**64 - 1
+
 
 def set_memory_capacity(bytes: int, device: int | str | torch.device | None = None) -> None:
     """Let ``device`` (the current device by default) hold at most ``bytes``.
 
-    Tensors already allocated stay; new allocations fail while they would
-    exceed the capacity.
+    ``bytes`` is an int (or anything with ``__index__``, such as a NumPy
+    integer) from 0 to 2**64 - 1. Tensors already allocated stay; new
+    allocations fail while they would exceed the capacity.
     """
-    if isinstance(bytes, bool) or not isinstance(bytes, int) or bytes < 0:
+    if isinstance(bytes, bool):
         raise ValueError(f"set_memory_capacity() takes a number of bytes >= 0, got {bytes!r}")
-    load().set_memory_capacity(device_index(device), bytes)
+    try:
+        count = operator.index(bytes)
+    except TypeError:
+        raise TypeError(
+            f"set_memory_capacity() takes a number of bytes as an int, got {type(bytes).__name__}"
+        ) from None
+    if count < 0:
+        raise ValueError(f"set_memory_capacity() takes a number of bytes >= 0, got {count}")
+    if count > MAX_CAPACITY:
+        raise ValueError(
+            f"set_memory_capacity() takes at most {MAX_CAPACITY} bytes (2**64 - 1), got {count}"
+        )
+    load().set_memory_capacity(device_index(device), count)
 
 
 def memory_capacity(device: int | str | torch.device | None = None) -> int:
