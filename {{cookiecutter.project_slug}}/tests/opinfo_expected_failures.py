@@ -42,10 +42,6 @@ SPARSE = (
     "sparse layouts: the device has no sparse tensors; to_sparse and sparse operators raise "
     "NotImplementedError ('Cannot access storage of SparseTensorImpl')"
 )
-ZERO_TENSOR = (
-    "crash: torch._efficientzerotensor on the device (which sgn's backward uses) dies in "
-    "HostCall::take_memory, copying the CPU ZeroTensor's storage, which has no memory"
-)
 COMPOSITE_NOT_CPU_KERNEL = (
     "the device runs torch's CompositeExplicitAutograd decomposition of native_layer_norm, "
     "native_group_norm and addr, not the CPU kernel, which rounds differently"
@@ -68,7 +64,6 @@ EXPECTED_FAILURES: dict[str, tuple[Expected, ...]] = {
     "to_sparse": (Expected(SPARSE),),
     "sparse.sampled_addmm": (Expected(SPARSE),),
     "sparse.mm.reduce": (Expected(SPARSE),),
-    "sgn": (Expected(ZERO_TENSOR, ("backward",), ("float32",), crashes=True),),
     "mode": (Expected(TORCH_REFUSES_DEVICE, directions=("out",)),),
     "native_layer_norm": (
         Expected(COMPOSITE_NOT_CPU_KERNEL, ("forward",), ("bfloat16",)),

@@ -82,6 +82,21 @@ def test_operators_on_conjugate_and_negative_views_match_the_cpu():
     torch.testing.assert_close(torch.neg(device_values.conj()).cpu(), -values.conj())
 
 
+def test_zero_tensors_without_memory_work_as_on_the_cpu():
+    # torch._efficientzerotensor makes a tensor whose storage has no memory;
+    # autograd uses it (sgn's backward at zero, for one). It once killed the process.
+    zeros = torch._efficientzerotensor((3,), device=DEVICE)
+    assert zeros.device.type == DEVICE and zeros._is_zerotensor()
+    assert zeros.cpu().tolist() == [0.0, 0.0, 0.0]
+    assert (zeros + torch.ones(3, device=DEVICE)).cpu().tolist() == [1.0, 1.0, 1.0]
+    values = torch.tensor([0.0, -2.0, 3.0], requires_grad=True)
+    on_host = torch.sgn(values)
+    on_host.sum().backward()
+    device_values = values.detach().to(DEVICE).requires_grad_()
+    torch.sgn(device_values).sum().backward()
+    torch.testing.assert_close(device_values.grad.cpu(), values.grad)
+
+
 def test_attention_chooses_the_overrideable_fused_kernel():
     query = torch.randn(2, 4, 6, 16, device=DEVICE)
     choice = torch._fused_sdp_choice(query, query, query)

@@ -54,6 +54,20 @@ def test_host_device_round_trip_keeps_values():
     assert torch.equal(host.to(f"{DEVICE}:0").to(torch.float32).cpu(), host.to(torch.float32))
 
 
+def test_copies_from_host_layouts_the_device_does_not_share_keep_their_values():
+    # Broadcast and transposed host tensors are converted on the host first;
+    # the stream is kept busy so that the copy runs after the call returned.
+    sources = [
+        torch.tensor(1.5).expand(3),
+        torch.tensor([1.0, 2.0]).expand(2, 2),
+        torch.arange(6.0).reshape(2, 3).t(),
+    ]
+    for source in sources:
+        backend.sleep(20)
+        copied = source.to(DEVICE)
+        assert torch.equal(copied.cpu(), source), source
+
+
 def test_copy_between_devices(other_device):
     source = torch.arange(10.0, device=f"{DEVICE}:0")
     moved = source.to(f"{DEVICE}:{other_device}")

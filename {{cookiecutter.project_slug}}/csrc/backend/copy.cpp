@@ -105,7 +105,10 @@ bool copy_to_device(const at::Tensor& src, const at::Tensor& dst, bool non_block
     staged.copy_(src);
     FAKEDEVICE_CHECK(driver::memcpy_async(
         dst.data_ptr(), staged.data_ptr(), nbytes(dst), driver::MemcpyKind::kHostToDevice, stream));
-    return false;  // `staged` is freed on return: the caller waits
+    // `staged` is freed on return, and the driver reads pageable host memory
+    // when the copy runs: wait for it here, not in the caller.
+    wait_for(stream);
+    return false;
   }
   if (host_addressable(stream.device)) {
     launch_copy(stream, src, dst);

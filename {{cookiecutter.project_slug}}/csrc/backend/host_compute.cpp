@@ -70,14 +70,15 @@ c10::DataPtr alias_of(c10::StorageImpl* device_storage) {
 
 c10::intrusive_ptr<c10::TensorImpl> tensor_over(
     c10::Storage storage, c10::DispatchKey key, const at::Tensor& like) {
-  auto impl = c10::make_intrusive<c10::TensorImpl>(
-      std::move(storage), c10::DispatchKeySet(key), like.dtype());
+  c10::DispatchKeySet keys(key);
+  if (like._is_zerotensor()) {
+    // Only at construction: TensorImpl::_set_zero(true) refuses.
+    keys = keys | c10::DispatchKeySet(c10::DispatchKey::ZeroTensor);
+  }
+  auto impl = c10::make_intrusive<c10::TensorImpl>(std::move(storage), keys, like.dtype());
   impl->set_sizes_and_strides(like.sizes(), like.strides(), like.storage_offset());
   impl->_set_conj(like.is_conj());
   impl->_set_neg(like.is_neg());
-  if (like._is_zerotensor()) {
-    impl->_set_zero(true);
-  }
   return impl;
 }
 
@@ -158,6 +159,11 @@ c10::DataPtr HostCall::take_memory(c10::StorageImpl* host, bool may_adopt) {
     c10::DataPtr data = host->set_data_ptr(c10::DataPtr());
     data.unsafe_set_device(device);
     return data;
+  }
+  if (host->data() == nullptr) {
+    // A storage without memory, as a ZeroTensor's (torch._efficientzerotensor):
+    // its size is nominal, and nothing may be read from it.
+    return c10::DataPtr(nullptr, device);
   }
   const std::size_t nbytes = host->nbytes();
   c10::DataPtr data = allocate_device_memory(device_, nbytes, device);
