@@ -123,7 +123,9 @@ def test_sleep_on_a_stream_of_device_index_minus_1_uses_the_current_device():
 @pytest.mark.emulator  # queue_fault is the emulator's stand-in for a failing kernel
 def test_an_error_raised_by_queued_work_is_reported_once_in_one_line():
     values = torch.zeros(2, dtype=torch.int32, device=f"{DEVICE}:0")
-    backend.load().queue_fault(0, 0, "device-side assert: index 7 out of bounds")
+    # A failing kernel's error as torch's carry it: a message, then a backtrace.
+    error = "device-side assert: index 7 out of bounds\nException raised from kernel at k.cpp:1"
+    backend.load().queue_fault(0, 0, error)
     with pytest.raises(RuntimeError) as raised:
         device_module.synchronize()
     message = str(raised.value)

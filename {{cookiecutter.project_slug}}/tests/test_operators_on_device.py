@@ -52,6 +52,12 @@ def test_convolution_forward_and_backward_match_the_cpu(dims, transposed):
     torch.testing.assert_close(device_layer.bias.grad.cpu(), layer.bias.grad)
 
 
+def test_a_convolution_with_its_bias_elsewhere_is_refused_as_on_cuda():
+    image, weight, bias = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3), torch.randn(3)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        F.conv2d(image.to(DEVICE), weight.to(DEVICE), bias)  # the bias stayed on the host
+
+
 @pytest.mark.parametrize(
     "transform",
     [

@@ -2,59 +2,64 @@
 
 The README promises that a port replaces the driver (csrc/emulator/, or the
 skeleton in csrc/skeleton/ it starts from) and keeps csrc/backend/: the glue
-uses nothing but csrc/driver/driver.h. This builds csrc/backend/ with the
-skeleton, in a process of its own (one backend per process), and checks what
-a driver that does nothing gives: devices, streams and events work, and the
-first call that needs memory names the driver function to write.
+uses nothing but csrc/driver/driver.h. This imports the package with the
+skeleton as its driver (the glue's objects, compiled against that header
+alone, linked with it), in a process of its own (one backend per process),
+and checks what a driver that does nothing gives: devices, streams and
+events work, and each call that needs more names the driver function to write.
 """
 
 import textwrap
 
-from checkout_python import PROJECT_ROOT, run_python
+from checkout_python import run_python
 
-import {{ cookiecutter.package_name }} as backend
 from {{ cookiecutter.package_name }} import _loader
-
-DEVICE = backend.DEVICE_TYPE
 
 SCRIPT = textwrap.dedent(
     f"""
-    import importlib.util
     import torch
+    import {_loader.PACKAGE} as backend
 
-    spec = importlib.util.spec_from_file_location(
-        "skeleton_loader", {str(PROJECT_ROOT / "src" / _loader.PACKAGE / "_loader.py")!r}
-    )
-    loader = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loader)
-    loader.build_with_driver("skeleton")
-
-    device = torch.get_device_module({DEVICE!r})
+    device = torch.get_device_module(backend.DEVICE_TYPE)
+    print("driver", backend._loader.DRIVER, backend.load().__file__.endswith("_skeleton_C.so"))
     print("devices", device.device_count())
-    stream = torch.Stream(device=f"{DEVICE}:0")
+    stream = torch.Stream(device=backend.DEVICE_TYPE + ":0")
     event = stream.record_event()
     stream.wait_event(event)
     event.synchronize()
     print("stream and event", stream.query(), event.query())
     device.synchronize()
-    try:
-        torch.ones(2, device={DEVICE!r})
-    except NotImplementedError as error:
-        print("memory:", str(error).splitlines()[0])
+    for name, call in [
+        ("memory", lambda: torch.ones(2, device=backend.DEVICE_TYPE)),
+        ("sleep", lambda: backend.sleep(1)),
+        ("capacity", lambda: backend.set_memory_capacity(2**20)),
+    ]:
+        try:
+            call()
+        except NotImplementedError as error:
+            print(name + ":", str(error).splitlines()[0])
     """
 )
 
 
-def test_the_glue_builds_and_runs_against_the_driver_skeleton(expected_device_count):
-    result = run_python("-c", SCRIPT, timeout=600)
+def test_the_package_loads_on_the_driver_skeleton_and_names_what_to_write(expected_device_count):
+    result = run_python("-c", SCRIPT, timeout=600, **{_loader.DRIVER_VARIABLE: "skeleton"})
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
+    assert "driver skeleton True" in lines
     assert f"devices {expected_device_count}" in lines
     assert "stream and event True True" in lines
-    memory = [line for line in lines if line.startswith("memory:")]
-    assert memory, result.stdout
-    assert "skeleton driver does not implement malloc" in memory[0]
-    assert "csrc/skeleton/driver.cpp" in memory[0]
+    reported = dict(line.split(": ", 1) for line in lines if ": " in line)
+    assert "skeleton driver does not implement malloc" in reported["memory"]
+    assert "csrc/skeleton/driver.cpp" in reported["memory"]
+    assert "does not implement launch_sleep_kernel" in reported["sleep"]
+    assert "has no settable memory capacity" in reported["capacity"]
+
+
+def test_an_unknown_driver_is_refused_naming_the_folder():
+    result = run_python("-c", f"import {_loader.PACKAGE}", **{_loader.DRIVER_VARIABLE: "nowhere"})
+    assert result.returncode != 0
+    assert "no C++ sources of the driver 'nowhere'" in result.stderr
 
 
 def test_the_glue_includes_nothing_of_the_emulator():

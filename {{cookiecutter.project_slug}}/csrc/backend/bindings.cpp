@@ -10,6 +10,7 @@
 #include <iterator>
 #include <vector>
 
+#include "backend/check.h"
 #include "backend/driver_extras.h"
 #include "backend/dtypes.h"
 #include "backend/fallback.h"
@@ -47,6 +48,17 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
             std::begin(fakedevice::kSupportedDtypes), std::end(fakedevice::kSupportedDtypes));
       },
       "The dtypes a tensor on the device can have (backend/dtypes.h), as torch.dtype objects.");
+
+  module.def(
+      "sleep",
+      [](double milliseconds, int device, int64_t stream_id) {
+        const auto nanoseconds = static_cast<int64_t>(milliseconds * 1e6);
+        FAKEDEVICE_CHECK(fakedevice::driver::launch_sleep_kernel({device, stream_id}, nanoseconds));
+      },
+      py::arg("milliseconds"),
+      py::arg("device"),
+      py::arg("stream_id"),
+      "Queue a busy period on a stream; the package's sleep() checks the arguments.");
 
   fakedevice::register_driver_extras(module);
 

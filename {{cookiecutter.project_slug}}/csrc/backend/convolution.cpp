@@ -7,20 +7,33 @@
 #include <ATen/ops/convolution_backward.h>
 #include <torch/library.h>
 
+#include <optional>
+#include <utility>
+
 #include "backend/host_compute.h"
 #include "backend/kernels.h"
 
 namespace fakedevice {
 namespace {
 
-int device_of_inputs(const at::Tensor& input, const at::Tensor& weight) {
-  TORCH_CHECK(
-      input.device() == weight.device(),
-      "Expected all tensors to be on the same device, but got weight is on ",
-      weight.device(),
-      ", different from other tensors on ",
-      input.device(),
-      " (when checking argument in method convolution)");
+// The device all of them are on, with CUDA's message if one is elsewhere.
+int device_of_inputs(
+    const at::Tensor& input,
+    const at::Tensor& weight,
+    const std::optional<at::Tensor>& bias = std::nullopt) {
+  const std::pair<const char*, const at::Tensor*> others[] = {
+      {"weight", &weight}, {"bias", bias.has_value() ? &*bias : nullptr}};
+  for (const auto& [name, tensor] : others) {
+    TORCH_CHECK(
+        tensor == nullptr || !tensor->defined() || tensor->device() == input.device(),
+        "Expected all tensors to be on the same device, but got ",
+        name,
+        " is on ",
+        tensor == nullptr ? input.device() : tensor->device(),
+        ", different from other tensors on ",
+        input.device(),
+        " (when checking argument in method convolution)");
+  }
   return device_index_of(input);
 }
 
@@ -34,7 +47,7 @@ at::Tensor convolution(
     bool transposed,
     c10::SymIntArrayRef output_padding,
     c10::SymInt groups) {
-  const int device = device_of_inputs(input, weight);
+  const int device = device_of_inputs(input, weight, bias);
   HostCall call(device, "aten::convolution");
   return call.to_device(
       at::convolution_symint(

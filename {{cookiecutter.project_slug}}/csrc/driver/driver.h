@@ -162,6 +162,11 @@ struct Kernel {
 };
 Status launch_kernel(Kernel kernel, Stream stream);
 
+// Keeps the stream busy for `nanoseconds` (>= 0) before its later work runs:
+// a kernel that spins, as torch.cuda._sleep launches on CUDA. It exists for
+// tests: a busy stream shows work that runs before what it waits for.
+Status launch_sleep_kernel(Stream stream, int64_t nanoseconds);
+
 // ---- Graphs: the work submitted to one stream between begin and end of a
 // capture, replayed as a unit (cudaStreamBeginCapture, cudaStreamEndCapture,
 // cudaGraphInstantiate, cudaGraphLaunch). While a stream captures, its work

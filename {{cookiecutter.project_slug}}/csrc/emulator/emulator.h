@@ -1,10 +1,9 @@
 // What only the emulated device has, beside the driver API it implements
-// (driver/driver.h): busy periods, a settable memory capacity, counters for
-// leak tests, and its own shutdown. The package's Python functions reach
+// (driver/driver.h): a settable memory capacity, counters for leak tests,
+// injected faults, and its own shutdown. The package's Python functions reach
 // these through emulator/python.cpp; a port to real hardware drops them.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -15,10 +14,6 @@ namespace fakedevice::emulator {
 // The emulator keeps fixed-size per-device tables of this size. The template's
 // answer check (hooks/answer_rules.py, MAX_DEVICE_COUNT) must agree.
 inline constexpr int kMaxDevices = 16;
-
-// Queues a busy period: the stream does nothing else for `duration`
-// (torch.cuda._sleep's analogue). Returns at once.
-driver::Status sleep(driver::Stream stream, std::chrono::nanoseconds duration);
 
 // Queues work that fails when the stream reaches it, as a kernel that hits a
 // device-side assert would: the next synchronize of the device reports

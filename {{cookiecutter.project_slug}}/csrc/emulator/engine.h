@@ -176,7 +176,9 @@ Command make_command(Action action, driver::ActivityKind kind, std::string name)
 
 // Runs `command` on `stream`: queued behind earlier work, stored in a graph if
 // the stream is capturing, or run at once after shutdown. Lock held. Throws
-// Failure (and submits nothing) if no worker thread can be started.
+// Failure (and submits nothing) if no worker thread can be started; that can
+// only happen to a stream with nothing queued. The lock is released while the
+// refused command is destroyed, and held again when Failure is thrown.
 void submit(State& s, std::unique_lock<std::mutex>& lock, Stream stream, Command command);
 
 // For the emulator's own bookkeeping (freeing memory once streams are done

@@ -186,12 +186,26 @@ Status graph_launch(Graph graph_id, Stream stream) {
     }
     for (const Command& captured : graph.commands) {
       Command command = captured;
+      EventState* numbered = nullptr;
+      uint64_t version = 0;
       if (auto* record = std::get_if<Record>(&command.action)) {
-        record->version = record->event->recorded.fetch_add(1) + 1;
+        version = record->version = record->event->recorded.fetch_add(1) + 1;
+        numbered = record->event.get();
       } else if (auto* wait = std::get_if<Wait>(&command.action)) {
         wait->version = wait->event->recorded.load(std::memory_order_acquire);
       }
-      submit(s, lock, stream, std::move(command));
+      try {
+        submit(s, lock, stream, std::move(command));
+      } catch (const Failure&) {
+        // Only a first command can be refused (no worker for an idle
+        // stream), so nothing of the replay is queued: a record it numbered
+        // completes now, or whoever waits for the event would wait forever.
+        if (numbered != nullptr) {
+          complete_record(*numbered, version);
+          unblock_waiters(s);
+        }
+        throw;
+      }
     }
   });
 }

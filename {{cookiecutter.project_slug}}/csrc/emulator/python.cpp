@@ -1,9 +1,8 @@
 // The emulator's own Python functions (emulator.h), added to the extension
-// module beside the glue's. The package's sleep(), set_memory_capacity() and
+// module beside the glue's. The package's set_memory_capacity() and
 // memory_capacity() check their arguments and call these.
 #include <pybind11/pybind11.h>
 
-#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -26,20 +25,6 @@ void check(driver::Status status) {
 }  // namespace
 
 void register_driver_extras(py::module_& module) {
-  module.def(
-      "sleep",
-      [](double milliseconds, int device, int64_t stream_id) {
-        check(
-            emulator::sleep(
-                driver::Stream{device, stream_id},
-                std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::duration<double, std::milli>(milliseconds))));
-      },
-      py::arg("milliseconds"),
-      py::arg("device"),
-      py::arg("stream_id"),
-      "Queue a busy period on a stream; the Python wrapper checks the arguments.");
-
   module.def(
       "queue_fault",
       [](int device, int64_t stream_id, std::string message) {

@@ -13,6 +13,7 @@
 // take no lock: they must cost about what PyTorch's own call overhead costs.
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -245,9 +246,10 @@ void run_inline(State& s, std::unique_lock<std::mutex>& lock, Stream stream, Com
 }
 
 // Appends `command` to the stream's queue. A queue that was idle starts
-// moving; if it needs a worker and none can start, the command is taken back
-// and Failure thrown, so that nothing waits for work that will never run.
-void queue_command(State& s, Stream stream, Command command) {
+// moving; if it needs a worker and none can start, the command is moved back
+// into `taken_back` and Failure thrown, so that nothing waits for work that
+// will never run.
+void queue_command(State& s, Stream stream, Command command, std::optional<Command>& taken_back) {
   QueuePtr& slot = s.queues[queue_key(stream)];
   if (!slot) {
     slot = std::make_shared<StreamQueue>(stream);
@@ -263,7 +265,8 @@ void queue_command(State& s, Stream stream, Command command) {
     try {
       spawn_worker(s);
     } catch (const Failure&) {
-      queue->pending.pop_back();  // holds no lock-taking destructor: see kernels.h
+      taken_back.emplace(std::move(queue->pending.back()));
+      queue->pending.pop_back();
       --queue->submitted;
       s.busy_queues.fetch_sub(1, std::memory_order_relaxed);
       s.queues.erase(queue_key(stream));
@@ -327,7 +330,17 @@ void submit(State& s, std::unique_lock<std::mutex>& lock, Stream stream, Command
   } else if (s.shut_down) {
     run_inline(s, lock, stream, command);
   } else {
-    queue_command(s, stream, std::move(command));
+    std::optional<Command> taken_back;
+    try {
+      queue_command(s, stream, std::move(command), taken_back);
+    } catch (const Failure&) {
+      // Destroyed with the lock released (see engine.h), then the lock is
+      // taken again: the caller still holds it when the Failure reaches it.
+      lock.unlock();
+      taken_back.reset();
+      lock.lock();
+      throw;
+    }
   }
 }
 
@@ -415,26 +428,6 @@ int worker_count(State& s) {
 
 using namespace engine;
 
-driver::Status sleep(driver::Stream stream, std::chrono::nanoseconds duration) {
-  return translate([&] {
-    check_usable();
-    check_stream(stream);
-    if (duration.count() < 0) {
-      fail(driver::Status::kInvalidValue, "a busy period cannot be negative");
-    }
-    State& s = state();
-    std::unique_lock<std::mutex> lock(s.mutex);
-    submit(
-        s,
-        lock,
-        stream,
-        make_command(
-            Sleep{std::chrono::duration_cast<Clock::duration>(duration)},
-            driver::ActivityKind::kSleep,
-            "sleep"));
-  });
-}
-
 driver::Status queue_fault(driver::Stream stream, std::string message) {
   return translate([&] {
     check_usable();
@@ -467,6 +460,27 @@ namespace fakedevice::driver {
 
 using namespace emulator;
 using namespace emulator::engine;
+
+// A busy period needs no thread: the stream's queue holds a deadline.
+Status launch_sleep_kernel(Stream stream, int64_t nanoseconds) {
+  return translate([&] {
+    check_usable();
+    check_stream(stream);
+    if (nanoseconds < 0) {
+      fail(Status::kInvalidValue, "a busy period cannot be negative");
+    }
+    State& s = state();
+    std::unique_lock<std::mutex> lock(s.mutex);
+    submit(
+        s,
+        lock,
+        stream,
+        make_command(
+            Sleep{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(nanoseconds))},
+            ActivityKind::kSleep,
+            "sleep"));
+  });
+}
 
 Status stream_query(Stream stream) {
   return translate([&] {

@@ -1,7 +1,7 @@
 // The driver skeleton: driver/driver.h implemented by doing nothing, as the
 // first commit of a port to real hardware. Build the glue against it instead
-// of the emulator (the loader's DRIVER setting, or tests/test_skeleton.py)
-// and it loads: devices, streams and events work, every stream is always
+// of the emulator (`<PACKAGE>_DRIVER=skeleton`, or the loader's DEFAULT_DRIVER;
+// tests/test_skeleton_driver.py does) and it loads: devices, streams and events work, every stream is always
 // idle, and everything that needs memory or kernels fails with kNotSupported
 // naming the function to write. Each function says what a real driver does
 // there, with the CUDA runtime call it corresponds to.
@@ -225,49 +225,78 @@ Status launch_kernel(Kernel /*kernel*/, Stream /*stream*/) {
   return not_supported("launch_kernel (cudaLaunchKernel)");
 }
 
-// Graphs: cudaStreamBeginCapture, cudaStreamEndCapture, cudaGraphInstantiate,
-// cudaGraphLaunch, cudaGraphDestroy.
-Status graph_create(bool, Graph*) {
-  return not_supported("graph_create");
+// Keep the stream busy for a while: a kernel that spins on the device's
+// clock (torch.cuda._sleep launches one). The package's sleep() and the
+// tests that need a busy stream use it.
+Status launch_sleep_kernel(Stream /*stream*/, int64_t /*nanoseconds*/) {
+  return not_supported("launch_sleep_kernel (a spin kernel, as torch.cuda._sleep)");
 }
-Status graph_begin_capture(Graph, Stream) {
+
+// ---- Graphs (torch.mtia.graph): the stream's work between begin and end of
+// a capture, replayed as a unit.
+
+// Make an empty graph handle (cudaGraphCreate). `keep_graph`: the capture is
+// instantiated explicitly rather than at its end.
+Status graph_create(bool /*keep_graph*/, Graph* /*graph*/) {
+  return not_supported("graph_create (cudaGraphCreate)");
+}
+// Start recording the stream's work into the graph instead of running it
+// (cudaStreamBeginCapture).
+Status graph_begin_capture(Graph /*graph*/, Stream /*stream*/) {
   return not_supported("graph_begin_capture (cudaStreamBeginCapture)");
 }
-Status graph_end_capture(Graph) {
+// Stop recording (cudaStreamEndCapture); fails if a refused call invalidated
+// the capture.
+Status graph_end_capture(Graph /*graph*/) {
   return not_supported("graph_end_capture (cudaStreamEndCapture)");
 }
-Status graph_instantiate(Graph) {
+// Make the captured work launchable (cudaGraphInstantiate).
+Status graph_instantiate(Graph /*graph*/) {
   return not_supported("graph_instantiate (cudaGraphInstantiate)");
 }
-Status graph_launch(Graph, Stream) {
+// Submit the captured work to a stream of the capture's device (cudaGraphLaunch).
+Status graph_launch(Graph /*graph*/, Stream /*stream*/) {
   return not_supported("graph_launch (cudaGraphLaunch)");
 }
-Status graph_reset(Graph) {
-  return not_supported("graph_reset");
+// Forget the capture, keeping the handle (cudaGraphExecDestroy + cudaGraphDestroy).
+Status graph_reset(Graph /*graph*/) {
+  return not_supported("graph_reset (cudaGraphExecDestroy)");
 }
-Status graph_destroy(Graph) {
+// Release the handle (cudaGraphDestroy); unknown handles are ignored, as the
+// glue destroys graphs from destructors.
+Status graph_destroy(Graph /*graph*/) {
   return Status::kSuccess;
 }
 
-// Inter-process memory: cudaIpcGetMemHandle, cudaIpcOpenMemHandle.
-Status ipc_get_mem_handle(const void*, IpcMemHandle*) {
+// ---- Inter-process memory (torch.multiprocessing with device tensors).
+
+// A handle another process can open for the block holding `pointer`
+// (cudaIpcGetMemHandle): on Linux, a file descriptor of the block.
+Status ipc_get_mem_handle(const void* /*pointer*/, IpcMemHandle* /*handle*/) {
   return not_supported("ipc_get_mem_handle (cudaIpcGetMemHandle)");
 }
-Status malloc_shareable(int, std::size_t, void**) {
-  return not_supported("malloc_shareable");
+// Device memory that ipc_get_mem_handle can share (cudaMalloc: all of it is).
+Status malloc_shareable(int /*device*/, std::size_t /*bytes*/, void** /*pointer*/) {
+  return not_supported("malloc_shareable (cudaMalloc)");
 }
-Status ipc_open_mem_handle(const IpcMemHandle&, void**) {
+// Map another process's block into this one (cudaIpcOpenMemHandle).
+Status ipc_open_mem_handle(const IpcMemHandle& /*handle*/, void** /*pointer*/) {
   return not_supported("ipc_open_mem_handle (cudaIpcOpenMemHandle)");
 }
 
-// Activity tracing for the profiler (CUPTI's activity API): record when each
-// piece of work ran on the device.
+// ---- Activity tracing for the profiler (CUPTI's activity API).
+
+// Start or stop recording when each piece of submitted work ran
+// (cuptiActivityEnable). With nothing recorded, traces show no device lanes.
 Status activity_enable(bool /*enabled*/) {
   return Status::kSuccess;
 }
+// Hand over the records gathered so far (cuptiActivityFlushAll).
 Status activity_flush(std::vector<ActivityRecord>* /*records*/) {
   return Status::kSuccess;
 }
+// Tag work this thread submits from now on with the profiler's id of the
+// operator that submits it (cuptiActivityPushExternalCorrelationId).
 void set_correlation_id(uint64_t /*correlation*/) noexcept {}
 
 }  // namespace fakedevice::driver

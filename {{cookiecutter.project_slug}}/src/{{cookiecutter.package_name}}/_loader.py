@@ -108,13 +108,18 @@ _extension: ModuleType | None = None
 # --- Sources ---------------------------------------------------------------
 
 
-# The implementation of csrc/driver/driver.h the extension is built with: the
-# emulated device. A port to real hardware starts from "skeleton" and makes
-# it its own driver (see the README's porting checklist).
-DRIVER = "emulator"
+# The implementation of csrc/driver/driver.h the extension is built with: a
+# folder of csrc/. The emulated device by default; a port to real hardware
+# copies csrc/skeleton/ to a folder of its own, fills it in and names that
+# folder here (see the README's porting checklist).
+DEFAULT_DRIVER = "emulator"
+# Set to another driver's folder (`skeleton`) to load the glue on it instead,
+# linked against the default build's glue objects (see build_with_driver).
+DRIVER_VARIABLE = "{{ cookiecutter.package_name | upper }}_DRIVER"
+DRIVER = os.environ.get(DRIVER_VARIABLE) or DEFAULT_DRIVER
 
 
-def driver_sources(driver: str = DRIVER) -> list[Path]:
+def driver_sources(driver: str = DEFAULT_DRIVER) -> list[Path]:
     """The driver's C++ files (not its tests)."""
     return sorted(CSRC.glob(f"{driver}/*.cpp"))
 
@@ -124,12 +129,19 @@ def backend_sources() -> list[Path]:
     return sorted(CSRC.glob("backend/*.cpp"))
 
 
-def sources(driver: str = DRIVER) -> list[Path]:
+def sources(driver: str = DEFAULT_DRIVER) -> list[Path]:
     """The C++ files compiled into the extension, in a stable order."""
+    return _checked_driver_sources(driver) + backend_sources()
+
+
+def _checked_driver_sources(driver: str) -> list[Path]:
     driver_files = driver_sources(driver)
     if not driver_files:
-        raise FileNotFoundError(f"no C++ sources of the driver {driver!r} under {CSRC}")
-    return driver_files + backend_sources()
+        raise FileNotFoundError(
+            f"no C++ sources of the driver {driver!r} under {CSRC} "
+            f"(a folder of csrc/ such as {DEFAULT_DRIVER!r} or 'skeleton'; {DRIVER_VARIABLE})"
+        )
+    return driver_files
 
 
 def is_source_checkout() -> bool:
@@ -507,6 +519,7 @@ def build_with_driver(driver: str, verbose: bool = False) -> ModuleType:
 
     check_torch_version(torch.__version__)
     refuse_if_slot_taken()
+    driver_files = _checked_driver_sources(driver)
     glue = glue_objects()
     name = f"{PACKAGE}_{driver}_C"
     build_dir = build_directory(name)
@@ -519,10 +532,10 @@ def build_with_driver(driver: str, verbose: bool = False) -> ModuleType:
         # newer than the library must relink it too.
         if library.exists() and max(o.stat().st_mtime for o in glue) > library.stat().st_mtime:
             library.unlink()
-        announce_build(build_dir, len(driver_sources(driver)))
+        announce_build(build_dir, len(driver_files))
         path = cpp_extension.load(
             name=name,
-            sources=[str(link / p.relative_to(PROJECT_ROOT)) for p in driver_sources(driver)],
+            sources=[str(link / p.relative_to(PROJECT_ROOT)) for p in driver_files],
             extra_include_paths=[str(link / "csrc")],
             extra_cflags=EXTRA_CFLAGS,
             extra_ldflags=[str(objects / o.name) for o in glue],
@@ -543,11 +556,9 @@ def glue_objects() -> list[Path]:
     if not (build_dir / "build.ninja").exists():
         # Never built: build it in a process of its own (loading it here would
         # fill the device slot).
-        subprocess.run(
-            [sys.executable, "-c", f"import {PACKAGE}"],
-            env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR.parent)},
-            check=True,
-        )
+        environment = {**os.environ, "PYTHONPATH": str(PACKAGE_DIR.parent)}
+        environment.pop(DRIVER_VARIABLE, None)
+        subprocess.run([sys.executable, "-c", f"import {PACKAGE}"], env=environment, check=True)
     else:
         with build_lock(build_dir):
             announce_build(build_dir, len(sources()))
@@ -601,13 +612,17 @@ def load(verbose: bool | None = None) -> ModuleType:
         verbose = os.environ.get(VERBOSE_BUILD_VARIABLE, "") not in ("", "0")
     with _lock:
         if _extension is None:
-            if is_source_checkout():
-                extension = build(EXTENSION_NAME, sources(), verbose)
-            else:
+            if not is_source_checkout():
                 extension = _import_prebuilt()
-            # Stop the device's threads before the interpreter tears down, whatever
-            # is still queued. Handlers registered later (by code using the device) run first.
-            atexit.register(extension.shutdown)
+            elif DRIVER == DEFAULT_DRIVER:
+                extension = build(EXTENSION_NAME, sources(DRIVER), verbose)
+            else:
+                extension = build_with_driver(DRIVER, verbose)
+            # A driver with threads of its own (the emulator's) stops them before
+            # the interpreter tears down, whatever is still queued. Handlers
+            # registered later (by code using the device) run first.
+            if hasattr(extension, "shutdown"):
+                atexit.register(extension.shutdown)
             _extension = extension
         return _extension
 

@@ -1,6 +1,9 @@
 """Each device's memory capacity, which allocations beyond raise
 ``torch.OutOfMemoryError``. The template's ``device_memory_mib`` answer sets
-the default; tests can lower it to provoke an out-of-memory error."""
+the default; tests can lower it to provoke an out-of-memory error.
+
+The capacity is the emulator's (csrc/emulator/emulator.h): a real device has
+the memory it has, and these raise NotImplementedError on another driver."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import operator
 import torch
 
 from ._device import device_index
+from . import _loader
 from ._loader import load
 
 # The driver counts bytes in a 64-bit size_t.
@@ -36,9 +40,20 @@ def set_memory_capacity(bytes: int, device: int | str | torch.device | None = No
         raise ValueError(
             f"set_memory_capacity() takes at most {MAX_CAPACITY} bytes (2**64 - 1), got {count}"
         )
-    load().set_memory_capacity(device_index(device), count)
+    _emulator_function("set_memory_capacity")(device_index(device), count)
 
 
 def memory_capacity(device: int | str | torch.device | None = None) -> int:
     """How many bytes ``device`` (the current device by default) may hold."""
-    return load().memory_capacity(device_index(device))
+    return _emulator_function("memory_capacity")(device_index(device))
+
+
+def _emulator_function(name: str):
+    extension = load()
+    function = getattr(extension, name, None)
+    if function is None:
+        raise NotImplementedError(
+            f"{name}() is the emulated device's, and this build's driver "
+            f"({_loader.DRIVER}) has no settable memory capacity"
+        )
+    return function

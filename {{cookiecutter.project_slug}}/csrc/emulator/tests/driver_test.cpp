@@ -118,7 +118,8 @@ Status launch(drv::Stream stream, std::function<void()> run, std::vector<const v
 }
 
 Status sleep_for(drv::Stream stream, std::chrono::nanoseconds duration) {
-  return emu::sleep(stream, duration);
+  return drv::launch_sleep_kernel(
+      stream, std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count());
 }
 
 bool idle(drv::Stream stream) {
