@@ -18,9 +18,10 @@ test, ``<op>-<direction>-<dtype>``, so ``pytest -k`` selects them:
   the OpInfo supports autograd.
 
 Random operators see the same seed on both (``torch.manual_seed`` also seeds
-the device's generators); where the device's generators cannot be seeded
-(torch < 2.11), a result that depends on the seed is compared by shape, dtype
-and strides only, as are the results of the ``empty`` family.
+the device's generators). Where torch cannot seed them (before
+``torch.{{ cookiecutter.device_type }}.manual_seed`` existed), a result that depends on the
+seed, on the host or on the device, is compared by shape, dtype and strides
+only, as are the results of the ``empty`` family.
 
 The cases that do not pass yet are listed, with a reason, in
 opinfo_expected_failures.py. ``{{ cookiecutter.package_name | upper }}_OPINFO_SAMPLES`` sets the
@@ -225,7 +226,7 @@ def sample_pairs(op, dtype: torch.dtype, requires_grad: bool):
 
 
 def seed(value: int) -> None:
-    torch.manual_seed(value)  # also the device's generators, from torch 2.11
+    torch.manual_seed(value)  # also the device's generators, where DEVICE_SEEDING
     if DEVICE_SEEDING:
         torch.get_device_module(DEVICE).manual_seed_all(value)
 
@@ -304,6 +305,7 @@ def check_call(op, function, sample, device_sample, index, host_out=None, device
     host_kwargs = {} if host_out is None else {"out": host_out}
     device_kwargs = {} if device_out is None else {"out": device_out}
     untouched = None if DEVICE_SEEDING else host_copy(sample)
+    device_again = None if DEVICE_SEEDING else device_copy(sample)
     try:
         expected = call(function, sample, index, **host_kwargs)
     except Exception as error:
@@ -318,17 +320,40 @@ def check_call(op, function, sample, device_sample, index, host_out=None, device
     if host_out is not None:
         expected, actual = host_out, device_out
     device = DEVICE if device_out is not None else result_device(device_sample)
-    random = untouched is not None and depends_on_seed(function, untouched, expected, index)
+    random = untouched is not None and (
+        depends_on_seed(function, untouched, expected, index)
+        or differs_when_run_again(function, device_again, actual, index)
+    )
     if op.name in UNINITIALIZED or random:
         assert_same_metadata(actual, expected, f"sample {index}: result", device)
     else:
         assert_same(actual, expected, f"sample {index}: result", device)
-    assert_same(
+    inputs_afterwards = (
         tensors((device_sample.input, device_sample.args, device_sample.kwargs)),
         tensors((sample.input, sample.args, sample.kwargs)),
         f"sample {index}: the inputs afterwards",
-        device=None,
     )
+    if random:  # an in-place random operator wrote its draws into them
+        for got, want in zip(*inputs_afterwards[:2], strict=True):
+            assert_same_metadata(got, want, inputs_afterwards[2], got.device.type)
+    else:
+        assert_same(*inputs_afterwards, device=None)
+
+
+def device_copy(sample: SampleInput) -> SampleInput:
+    """A device copy of a host sample, to run an operator on again."""
+    return sample.transform(lambda value: mirror(value) if isinstance(value, torch.Tensor) else value)
+
+
+def differs_when_run_again(function, again: SampleInput, actual, index: int) -> bool:
+    """Whether the device gives another result a second time: a random operator
+    that seeds only the host (OpInfo's wrapper_set_seed calls torch.manual_seed)."""
+    result = again.output_process_fn_grad(call(function, again, index))
+    try:
+        assert_same(result, actual, "", device=None)
+    except AssertionError:
+        return True
+    return False
 
 
 def depends_on_seed(function, untouched: SampleInput, expected, index: int) -> bool:
@@ -401,6 +426,7 @@ def check_backward(op, dtype: torch.dtype) -> int:
     compared = 0
     for index, (sample, device_sample) in enumerate(sample_pairs(op, dtype, True)):
         untouched = None if DEVICE_SEEDING else host_copy(sample)
+        device_again = None if DEVICE_SEEDING else device_copy(sample)
         expected = sample.output_process_fn_grad(call(op, sample, index))
         outputs = [t for t in tensors(expected) if t.requires_grad]
         inputs = [t for t in tensors((sample.input, sample.args, sample.kwargs)) if t.requires_grad]
@@ -425,7 +451,10 @@ def check_backward(op, dtype: torch.dtype) -> int:
             device_outputs, device_inputs, device_grad_outputs, allow_unused=True
         )
         what = f"sample {index}: gradients"
-        if untouched is not None and depends_on_seed(op, untouched, expected, index):
+        if untouched is not None and (
+            depends_on_seed(op, untouched, expected, index)
+            or differs_when_run_again(op, device_again, actual, index)
+        ):
             assert_same_metadata(list(actual_grads), list(expected_grads), what, DEVICE)
         else:
             assert_same(list(actual_grads), list(expected_grads), what)

@@ -149,6 +149,14 @@ def main(argv: list[str]) -> int:
         return 2
     register()
     sys.argv = argv
+    # Older torch releases (2.9) read the command line when common_utils is imported
+    # (now, with this module's path first) into UNITTEST_ARGS, run_tests()'s
+    # default: the test file must come first there, as if it had been run.
+    from torch.testing._internal import common_utils
+
+    parsed = common_utils.UNITTEST_ARGS
+    if len(parsed) >= 2 and parsed[1] == argv[0]:
+        del parsed[0]
     runpy.run_path(argv[0], run_name="__main__")
     return 0
 
