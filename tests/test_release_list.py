@@ -67,8 +67,12 @@ def test_template_tox_runs_every_release_pinned_to_it():
     tox.read(TEMPLATE_DIR / "tox.ini", encoding="utf-8")
     env_list = tox["tox"]["env_list"].split()
     assert [env for env in env_list if "torch" in env] == [f"generated-torch{m}" for m in MINORS]
-    factor_section(tox, "generated")
+    section = tox[factor_section(tox, "generated")]
     check_pins(tox["testenv"]["deps"])
+    # Every release but the default leaves out the slow tests.
+    others = [f"torch{m}" for m, release in zip(MINORS, RELEASES, strict=True) if release != DEFAULT]
+    expected = ",".join(others) + ': PYTEST_ADDOPTS = -m "not slow"'
+    assert expected in [line.strip() for line in section["set_env"].splitlines()]
 
 
 def test_ci_runs_tox_env_list_one_env_at_a_time_and_names_no_release():

@@ -15,7 +15,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import _loader
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 CSRC = _loader.CSRC
 TEST_SOURCE = CSRC / "emulator" / "tests" / "driver_test.cpp"

@@ -66,6 +66,11 @@ def run_installed(site, tmp_path, code, **environment):
     return run([sys.executable, "-c", code], cwd=tmp_path, env=env).stdout
 
 
+# The tests that use the built wheel (`site`) compile the extension a second time.
+slow = pytest.mark.slow
+
+
+@slow
 def test_installed_package_loads_its_prebuilt_extension_without_a_compiler(site, tmp_path):
     output = run_installed(
         site,
@@ -78,6 +83,7 @@ def test_installed_package_loads_its_prebuilt_extension_without_a_compiler(site,
     assert not (tmp_path / "extensions").exists()  # nothing was compiled
 
 
+@slow
 def test_import_torch_autoloads_the_installed_backend(site, tmp_path):
     output = run_installed(
         site,
@@ -88,6 +94,7 @@ def test_import_torch_autoloads_the_installed_backend(site, tmp_path):
     assert output.strip() == "True True"
 
 
+@slow
 def test_autoload_can_be_turned_off(site, tmp_path):
     output = run_installed(
         site,
