@@ -70,7 +70,8 @@ def test_template_tox_runs_every_release_pinned_to_it():
     section = tox[factor_section(tox, "generated")]
     check_pins(tox["testenv"]["deps"])
     # Every release but the default leaves out the slow tests.
-    others = [f"torch{m}" for m, release in zip(MINORS, RELEASES, strict=True) if release != DEFAULT]
+    pairs = zip(MINORS, RELEASES, strict=True)
+    others = [f"torch{minor}" for minor, release in pairs if release != DEFAULT]
     expected = ",".join(others) + ': PYTEST_ADDOPTS = -m "not slow"'
     assert expected in [line.strip() for line in section["set_env"].splitlines()]
 

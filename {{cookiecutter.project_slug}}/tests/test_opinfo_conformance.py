@@ -342,7 +342,9 @@ def check_call(op, function, sample, device_sample, index, host_out=None, device
 
 def device_copy(sample: SampleInput) -> SampleInput:
     """A device copy of a host sample, to run an operator on again."""
-    return sample.transform(lambda value: mirror(value) if isinstance(value, torch.Tensor) else value)
+    return sample.transform(
+        lambda value: mirror(value) if isinstance(value, torch.Tensor) else value
+    )
 
 
 def differs_when_run_again(function, again: SampleInput, actual, index: int) -> bool:

@@ -11,8 +11,8 @@ import operator
 
 import torch
 
-from ._device import device_index
 from . import _loader
+from ._device import device_index
 from ._loader import load
 
 # The driver counts bytes in a 64-bit size_t.
