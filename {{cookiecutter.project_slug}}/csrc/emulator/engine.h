@@ -175,7 +175,9 @@ inline bool quiet(const State& s) {
 Command make_command(Action action, driver::ActivityKind kind, std::string name);
 
 // Runs `command` on `stream`: queued behind earlier work, stored in a graph if
-// the stream is capturing, or run at once after shutdown. Lock held. Throws
+// the stream is capturing, run on the calling thread at once if it is a task
+// and the stream has nothing queued (the lock is released meanwhile), or run
+// at once after shutdown. Lock held. Throws
 // Failure (and submits nothing) if no worker thread can be started; that can
 // only happen to a stream with nothing queued. The lock is released while the
 // refused command is destroyed, and held again when Failure is thrown.
