@@ -1,5 +1,5 @@
 // Python functions a driver adds beyond what torch's API reaches: the
-// emulator adds busy periods, memory capacity and its counters
+// emulator adds memory capacity, its counters and injected faults
 // (emulator/python.cpp); a port's driver may add none (skeleton/python.cpp).
 // bindings.cpp calls this once, on the extension module.
 #pragma once

@@ -14,7 +14,10 @@
 //   cudaSetDevice's is; the current stream is torch's notion and lives in the
 //   glue (backend/streams.cpp).
 // - Work submitted to a stream (copies, memsets, kernels, event records and
-//   waits) runs in order, asynchronously: the call returns at once.
+//   waits) runs in order, asynchronously: the call returns at once. A copy
+//   or memset on a stream with nothing queued may have run by then (the
+//   emulator runs those, and kernels marked short_host_code, on the calling
+//   thread).
 #pragma once
 
 #include <cstddef>
@@ -159,6 +162,11 @@ struct Kernel {
   // Device and host_alloc memory the kernel reads or writes: kept allocated
   // until it has run.
   std::vector<const void*> uses;
+  // A hint: the kernel is short host code (a copy, a fill) that never waits
+  // for anything. The emulator then runs it on the calling thread when the
+  // stream has nothing queued, as it does copies and memsets; a real driver
+  // ignores it.
+  bool short_host_code = false;
 };
 Status launch_kernel(Kernel kernel, Stream stream);
 

@@ -102,6 +102,9 @@ struct Command {
   std::size_t bytes = 0;  // for traces of copies and memsets
   uint64_t correlation = 0;
   std::vector<MemoryHold> holds;  // the memory the command uses
+  // May run on the submitting thread when its stream has nothing queued:
+  // copies, memsets and kernels marked short_host_code.
+  bool on_caller = false;
 };
 
 // The phases of a stream's queue. Only kReady and kRunning need a worker
@@ -175,8 +178,9 @@ inline bool quiet(const State& s) {
 Command make_command(Action action, driver::ActivityKind kind, std::string name);
 
 // Runs `command` on `stream`: queued behind earlier work, stored in a graph if
-// the stream is capturing, run on the calling thread at once if it is a task
-// and the stream has nothing queued (the lock is released meanwhile), or run
+// the stream is capturing, run on the calling thread at once if it may
+// (Command::on_caller) and the stream has nothing queued (the lock is
+// released meanwhile), or run
 // at once after shutdown. Lock held. Throws
 // Failure (and submits nothing) if no worker thread can be started; that can
 // only happen to a stream with nothing queued. The lock is released while the

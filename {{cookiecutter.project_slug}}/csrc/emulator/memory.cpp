@@ -310,7 +310,8 @@ void submit_memory_work(
     std::string name,
     std::size_t bytes,
     std::vector<MemoryHold> holds,
-    bool touches_unregistered_host_memory) {
+    bool touches_unregistered_host_memory,
+    bool on_caller) {
   engine::State& s = engine::state();
   std::unique_lock<std::mutex> lock(s.mutex);
   if (touches_unregistered_host_memory) {
@@ -322,6 +323,7 @@ void submit_memory_work(
   engine::Command command = engine::make_command(engine::Task{std::move(run)}, kind, std::move(name));
   command.bytes = bytes;
   command.holds = std::move(holds);
+  command.on_caller = on_caller;
   engine::submit(s, lock, stream, std::move(command));
 }
 
@@ -480,7 +482,8 @@ Status memcpy_async(void* dst, const void* src, std::size_t bytes, MemcpyKind ki
         kNames[static_cast<int>(kind)],
         bytes,
         std::move(holds),
-        src_type == MemoryType::kUnregistered || dst_type == MemoryType::kUnregistered);
+        src_type == MemoryType::kUnregistered || dst_type == MemoryType::kUnregistered,
+        /*on_caller=*/true);
   });
 }
 
@@ -500,7 +503,8 @@ Status memset_async(void* dst, int value, std::size_t bytes, Stream stream) {
         "memset",
         bytes,
         std::move(holds),
-        false);
+        false,
+        /*on_caller=*/true);
   });
 }
 
@@ -536,7 +540,8 @@ Status launch_kernel(Kernel kernel, Stream stream) {
         kernel.name,
         0,
         std::move(holds),
-        false);
+        false,
+        kernel.short_host_code);
   });
 }
 

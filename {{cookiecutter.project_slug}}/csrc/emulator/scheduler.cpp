@@ -251,10 +251,11 @@ void run_inline(State& s, std::unique_lock<std::mutex>& lock, Stream stream, Com
 // will never run.
 //
 // Returns true when the submitting thread is to run the command itself: a
-// task (copy, memset, kernel) on a stream with nothing queued would start at
-// once on a worker, so it starts at once here instead, without the two thread
-// hops (tens of microseconds) a worker costs. Only while a worker exists: the
-// queue may then take more work meanwhile, and a worker must be there for it.
+// copy, memset or short kernel (Command::on_caller) on a stream with nothing
+// queued would start at once on a worker, so it starts at once here instead,
+// without the two thread hops (tens of microseconds) a worker costs. Only
+// while a worker exists: the queue may take more work meanwhile, and a
+// worker must be there for it.
 bool queue_command(State& s, Stream stream, Command command, std::optional<Command>& taken_back) {
   QueuePtr& slot = s.queues[queue_key(stream)];
   if (!slot) {
@@ -267,7 +268,7 @@ bool queue_command(State& s, Stream stream, Command command, std::optional<Comma
     return false;  // a worker, a deadline or an event will reach it
   }
   s.busy_queues.fetch_add(1, std::memory_order_relaxed);
-  if (s.workers > 0 && std::holds_alternative<Task>(queue->pending.front().action)) {
+  if (s.workers > 0 && queue->pending.front().on_caller) {
     queue->phase = Phase::kRunning;  // in no list: no worker takes it
     return true;
   }
