@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "backend/gil.h"
+#include "backend/host_compute.h"
 #include "backend/kernels.h"
 #include "backend/staging.h"
 #include "backend/streams.h"
@@ -330,18 +331,7 @@ class Staging {
   }
 
   void wait_for_stream() {
-    const driver::Stream stream = current_stream(device_);
-    driver::Status status = driver::stream_query(stream);
-    if (status == driver::Status::kNotReady) {
-      GilReleased no_gil;
-      status = driver::stream_synchronize(stream);
-    }
-    TORCH_CHECK(
-        status != driver::Status::kNotPermittedWhileCapturing,
-        what_,
-        " runs on the host, which a graph cannot capture: ",
-        driver::last_error_message());
-    FAKEDEVICE_CHECK(status);
+    wait_for_current_stream(device_, what_);
   }
 
   at::Tensor stage(const at::Tensor& tensor, bool written) {

@@ -84,6 +84,21 @@ c10::intrusive_ptr<c10::TensorImpl> tensor_over(
 
 }  // namespace
 
+void wait_for_current_stream(int device, const char* what) {
+  const driver::Stream stream = current_stream(device);
+  driver::Status status = driver::stream_query(stream);
+  if (status == driver::Status::kNotReady) {
+    GilReleased no_gil;
+    status = driver::stream_synchronize(stream);
+  }
+  TORCH_CHECK(
+      status != driver::Status::kNotPermittedWhileCapturing,
+      what,
+      " runs on the host, which a graph cannot capture: ",
+      driver::last_error_message());
+  FAKEDEVICE_CHECK(status);
+}
+
 void install_host_compute_allocator() {
   static RedirectingCpuAllocator* redirecting = [] {
     original_cpu_allocator = c10::GetAllocator(c10::DeviceType::CPU);
@@ -99,18 +114,7 @@ HostCall::HostCall(int device, const char* what)
   if (copying_) {
     return;  // each download waits for the stream
   }
-  const driver::Stream stream = current_stream(device);
-  driver::Status status = driver::stream_query(stream);
-  if (status == driver::Status::kNotReady) {
-    GilReleased no_gil;
-    status = driver::stream_synchronize(stream);
-  }
-  TORCH_CHECK(
-      status != driver::Status::kNotPermittedWhileCapturing,
-      what,
-      " runs on the host, which a graph cannot capture: ",
-      driver::last_error_message());
-  FAKEDEVICE_CHECK(status);
+  wait_for_current_stream(device, what);
   redirect_device = device;
 }
 

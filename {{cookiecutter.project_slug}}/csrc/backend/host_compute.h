@@ -26,6 +26,12 @@
 
 namespace fakedevice {
 
+// Waits until the device's current stream has run the work queued on it,
+// for host code that is about to run on the device's memory in stream order
+// (HostCall, the collectives); refuses a stream that is capturing a graph,
+// naming `what`.
+void wait_for_current_stream(int device, const char* what);
+
 class HostCall {
  public:
   // `what` names the operator in errors (a capturing stream).

@@ -327,21 +327,29 @@ void submit_memory_work(
   engine::submit(s, lock, stream, std::move(command));
 }
 
+// What malloc and malloc_shareable do first: check, and count the bytes
+// against the capacity before allocating, so that concurrent calls cannot
+// overshoot. Returns false for zero bytes (null, nothing reserved).
+bool reserve_for_allocation(int device, std::size_t bytes, void** pointer) {
+  check_usable();
+  check_device(device);
+  *pointer = nullptr;
+  if (bytes == 0) {
+    return false;
+  }
+  mark_used();
+  MemoryState& m = memory();
+  std::lock_guard<std::mutex> lock(m.mutex);
+  reserve(m, device, bytes);
+  return true;
+}
+
 }  // namespace
 
 Status malloc(int device, std::size_t bytes, void** pointer) {
   return translate([&] {
-    check_usable();
-    check_device(device);
-    *pointer = nullptr;
-    if (bytes == 0) {
+    if (!reserve_for_allocation(device, bytes, pointer)) {
       return;
-    }
-    mark_used();
-    {
-      MemoryState& m = memory();
-      std::lock_guard<std::mutex> lock(m.mutex);
-      reserve(m, device, bytes);  // before allocating: concurrent calls cannot overshoot
     }
     void* start = ::operator new(bytes, kAlignment, std::nothrow);
     if (start == nullptr) {
@@ -547,17 +555,8 @@ Status launch_kernel(Kernel kernel, Stream stream) {
 
 Status malloc_shareable(int device, std::size_t bytes, void** pointer) {
   return translate([&] {
-    check_usable();
-    check_device(device);
-    *pointer = nullptr;
-    if (bytes == 0) {
+    if (!reserve_for_allocation(device, bytes, pointer)) {
       return;
-    }
-    mark_used();
-    {
-      MemoryState& m = memory();
-      std::lock_guard<std::mutex> lock(m.mutex);
-      reserve(m, device, bytes);
     }
     const std::size_t mapped = page_rounded(bytes);
     const int fd = memfd_create("fakedevice-shared", MFD_CLOEXEC);
