@@ -207,9 +207,14 @@ class PinnedHostAllocator final : public at::HostAllocator {
   template <typename F>
   void for_each_stat(F&& f) {
 #if FAKEDEVICE_TORCH_AT_LEAST(2, 10)
-    for (auto* stat : {&stats_.active_requests, &stats_.allocations, &stats_.active_bytes, &stats_.allocated_bytes}) {
+    for (auto* stat :
+         {&stats_.active_requests,
+          &stats_.allocations,
+          &stats_.active_bytes,
+          &stats_.allocated_bytes}) {
 #else
-    for (auto* stat : {&stats_.allocation, &stats_.segment, &stats_.allocated_bytes, &stats_.reserved_bytes}) {
+    for (auto* stat :
+         {&stats_.allocation, &stats_.segment, &stats_.allocated_bytes, &stats_.reserved_bytes}) {
 #endif
       f(*stat);
     }

@@ -24,16 +24,16 @@
 #include <ATen/core/ivalue.h>
 #include <c10/core/StorageImpl.h>
 #include <c10/core/TensorImpl.h>
+#include <torch/library.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/reducer_timer.hpp>
-#include <torch/library.h>
 
 #include <chrono>
 #include <cstddef>
-#include <tuple>
-#include <type_traits>
 #include <memory>
 #include <mutex>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -383,16 +383,17 @@ class Staging {
     }
     if (!host_storage) {
       c10::raw::intrusive_ptr::incref(device_storage);
-      host_storage = c10::Storage(c10::make_intrusive<c10::StorageImpl>(
-          c10::StorageImpl::use_byte_size_t(),
-          device_storage->nbytes(),
-          c10::DataPtr(
-              device_storage->mutable_data(),
-              device_storage,
-              &release_device_storage,
-              c10::Device(c10::DeviceType::CPU)),
-          /*allocator=*/nullptr,
-          /*resizable=*/false));
+      host_storage = c10::Storage(
+          c10::make_intrusive<c10::StorageImpl>(
+              c10::StorageImpl::use_byte_size_t(),
+              device_storage->nbytes(),
+              c10::DataPtr(
+                  device_storage->mutable_data(),
+                  device_storage,
+                  &release_device_storage,
+                  c10::Device(c10::DeviceType::CPU)),
+              /*allocator=*/nullptr,
+              /*resizable=*/false));
       storages_.emplace_back(device_storage, host_storage);
     }
     auto impl = c10::make_intrusive<c10::TensorImpl>(
@@ -420,7 +421,10 @@ std::tuple<std::vector<at::Tensor>, c10::intrusive_ptr<Work>> allreduce_(
     bool async_op,
     int64_t timeout) {
   TORCH_CHECK_NOT_IMPLEMENTED(
-      !sparse_indices.has_value(), "all_reduce: sparse ", kDeviceType, " tensors are not supported");
+      !sparse_indices.has_value(),
+      "all_reduce: sparse ",
+      kDeviceType,
+      " tensors are not supported");
   Staging staging("all_reduce", tensors);
   std::vector<at::Tensor> host = staging.outputs(tensors);
   c10d::AllreduceOptions options;
@@ -717,8 +721,7 @@ c10::intrusive_ptr<Work> send(
     int64_t tag) {
   Staging staging("send", tensors);
   std::vector<at::Tensor> host = staging.inputs(tensors);
-  auto work =
-      backend_of(group)->send(host, static_cast<int>(dst_rank), static_cast<int>(tag));
+  auto work = backend_of(group)->send(host, static_cast<int>(dst_rank), static_cast<int>(tag));
   return staging.work(group, std::move(work), tensors);
 }
 
@@ -729,15 +732,12 @@ c10::intrusive_ptr<Work> recv_(
     int64_t tag) {
   Staging staging("recv", tensors);
   std::vector<at::Tensor> host = staging.outputs(tensors);
-  auto work =
-      backend_of(group)->recv(host, static_cast<int>(src_rank), static_cast<int>(tag));
+  auto work = backend_of(group)->recv(host, static_cast<int>(src_rank), static_cast<int>(tag));
   return staging.work(group, std::move(work), tensors);
 }
 
 c10::intrusive_ptr<Work> recv_any_source_(
-    std::vector<at::Tensor> tensors,
-    c10::intrusive_ptr<ProcessGroup> group,
-    int64_t tag) {
+    std::vector<at::Tensor> tensors, c10::intrusive_ptr<ProcessGroup> group, int64_t tag) {
   Staging staging("recv (any source)", tensors);
   std::vector<at::Tensor> host = staging.outputs(tensors);
   auto work = backend_of(group)->recvAnysource(host, static_cast<int>(tag));
@@ -889,4 +889,3 @@ class HostClockTimer final : public c10d::Timer {
 namespace c10d {
 C10_REGISTER_TYPED_CLASS(TimerRegistry, c10::DeviceType::MTIA, fakedevice::HostClockTimer);
 }  // namespace c10d
-

@@ -46,9 +46,8 @@ void order_after(driver::Stream later, driver::Stream earlier) {
   driver::Event marker = nullptr;
   FAKEDEVICE_CHECK(driver::event_create(earlier.device, driver::kEventDisableTiming, &marker));
   const driver::Status recorded = driver::event_record(marker, earlier);
-  const driver::Status waited = recorded == driver::Status::kSuccess
-                                    ? driver::stream_wait_event(later, marker)
-                                    : recorded;
+  const driver::Status waited =
+      recorded == driver::Status::kSuccess ? driver::stream_wait_event(later, marker) : recorded;
   driver::event_destroy(marker);  // a queued wait keeps it alive
   FAKEDEVICE_CHECK(waited);
 }
@@ -69,17 +68,19 @@ void launch_copy(driver::Stream stream, const at::Tensor& from, const at::Tensor
     }
   }
   launch(
-      stream,
-      "copy_",
-      [source, target] { target.view().copy_(source.view()); },
-      std::move(uses));
+      stream, "copy_", [source, target] { target.view().copy_(source.view()); }, std::move(uses));
 }
 
 // Between two tensors on the device (the same device or two).
 void copy_on_device(const at::Tensor& src, const at::Tensor& dst, driver::Stream stream) {
   if (same_dense_layout(src, dst)) {
-    FAKEDEVICE_CHECK(driver::memcpy_async(
-        dst.data_ptr(), src.data_ptr(), nbytes(dst), driver::MemcpyKind::kDeviceToDevice, stream));
+    FAKEDEVICE_CHECK(
+        driver::memcpy_async(
+            dst.data_ptr(),
+            src.data_ptr(),
+            nbytes(dst),
+            driver::MemcpyKind::kDeviceToDevice,
+            stream));
   } else if (host_addressable(stream.device)) {
     launch_copy(stream, src, dst);
   } else {
@@ -92,8 +93,13 @@ void copy_on_device(const at::Tensor& src, const at::Tensor& dst, driver::Stream
 bool copy_to_device(const at::Tensor& src, const at::Tensor& dst, bool non_blocking) {
   const driver::Stream stream = current_stream_of(dst);
   if (same_dense_layout(src, dst)) {
-    FAKEDEVICE_CHECK(driver::memcpy_async(
-        dst.data_ptr(), src.data_ptr(), nbytes(dst), driver::MemcpyKind::kHostToDevice, stream));
+    FAKEDEVICE_CHECK(
+        driver::memcpy_async(
+            dst.data_ptr(),
+            src.data_ptr(),
+            nbytes(dst),
+            driver::MemcpyKind::kHostToDevice,
+            stream));
     return non_blocking && is_pinned_host_pointer(src.data_ptr());
   }
   if (dst.is_non_overlapping_and_dense()) {
@@ -103,8 +109,13 @@ bool copy_to_device(const at::Tensor& src, const at::Tensor& dst, bool non_block
     staged._set_conj(dst.is_conj());
     staged._set_neg(dst.is_neg());
     staged.copy_(src);
-    FAKEDEVICE_CHECK(driver::memcpy_async(
-        dst.data_ptr(), staged.data_ptr(), nbytes(dst), driver::MemcpyKind::kHostToDevice, stream));
+    FAKEDEVICE_CHECK(
+        driver::memcpy_async(
+            dst.data_ptr(),
+            staged.data_ptr(),
+            nbytes(dst),
+            driver::MemcpyKind::kHostToDevice,
+            stream));
     // `staged` is freed on return, and the driver reads pageable host memory
     // when the copy runs: wait for it here, not in the caller.
     wait_for(stream);
@@ -122,8 +133,13 @@ bool copy_to_device(const at::Tensor& src, const at::Tensor& dst, bool non_block
 bool copy_to_host(const at::Tensor& src, const at::Tensor& dst, bool non_blocking) {
   const driver::Stream stream = current_stream_of(src);
   if (same_dense_layout(src, dst)) {
-    FAKEDEVICE_CHECK(driver::memcpy_async(
-        dst.data_ptr(), src.data_ptr(), nbytes(dst), driver::MemcpyKind::kDeviceToHost, stream));
+    FAKEDEVICE_CHECK(
+        driver::memcpy_async(
+            dst.data_ptr(),
+            src.data_ptr(),
+            nbytes(dst),
+            driver::MemcpyKind::kDeviceToHost,
+            stream));
     return non_blocking && is_pinned_host_pointer(dst.data_ptr());
   }
   if (host_addressable(stream.device)) {

@@ -238,8 +238,7 @@ struct MTIAHooks final : public at::MTIAHooksInterface {
   // torch.mtia.is_current_stream_capturing, from torch 2.15 on.
   bool isCurrentStreamCapturing() const override {
     bool capturing = false;
-    FAKEDEVICE_CHECK(
-        driver::stream_is_capturing(current_stream(current_device()), &capturing));
+    FAKEDEVICE_CHECK(driver::stream_is_capturing(current_stream(current_device()), &capturing));
     return capturing;
   }
 #endif

@@ -49,11 +49,12 @@ void move_to_shareable_memory(c10::StorageImpl* storage, int device) {
       FAKEDEVICE_CHECK(finished);
     }
   }
-  c10::DataPtr previous = storage->set_data_ptr(c10::DataPtr(
-      shared,
-      shared,
-      &free_shared_memory,
-      c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(device))));
+  c10::DataPtr previous = storage->set_data_ptr(
+      c10::DataPtr(
+          shared,
+          shared,
+          &free_shared_memory,
+          c10::Device(kDeviceType, static_cast<c10::DeviceIndex>(device))));
   (void)previous;  // freed here, after the work queued on it (stream-ordered)
 }
 
@@ -84,7 +85,8 @@ std::tuple<int, std::size_t, std::size_t, int> share_storage(const at::Tensor& t
 
 // A 1-D uint8 device tensor over `nbytes` of another process's shared
 // memory, whose whole storage it is. The caller keeps (and closes) the fd.
-at::Tensor open_storage(int fd, std::size_t offset, std::size_t block_bytes, int device, std::size_t nbytes) {
+at::Tensor open_storage(
+    int fd, std::size_t offset, std::size_t block_bytes, int device, std::size_t nbytes) {
   checked_device(device);
   TORCH_CHECK(
       offset + nbytes <= block_bytes,
@@ -107,14 +109,17 @@ at::Tensor open_storage(int fd, std::size_t offset, std::size_t block_bytes, int
     FAKEDEVICE_CHECK(driver::ipc_open_mem_handle(handle, &pointer));
   }
   const c10::Device where(kDeviceType, static_cast<c10::DeviceIndex>(device));
-  c10::Storage storage(c10::make_intrusive<c10::StorageImpl>(
-      c10::StorageImpl::use_byte_size_t(),
-      nbytes,
-      c10::DataPtr(pointer, pointer, &free_shared_memory, where),
-      device_allocator(),
-      /*resizable=*/false));
+  c10::Storage storage(
+      c10::make_intrusive<c10::StorageImpl>(
+          c10::StorageImpl::use_byte_size_t(),
+          nbytes,
+          c10::DataPtr(pointer, pointer, &free_shared_memory, where),
+          device_allocator(),
+          /*resizable=*/false));
   auto impl = c10::make_intrusive<c10::TensorImpl>(
-      std::move(storage), c10::DispatchKeySet(c10::DispatchKey::MTIA), caffe2::TypeMeta::Make<uint8_t>());
+      std::move(storage),
+      c10::DispatchKeySet(c10::DispatchKey::MTIA),
+      caffe2::TypeMeta::Make<uint8_t>());
   impl->set_sizes_contiguous({static_cast<int64_t>(nbytes)});
   return at::Tensor(std::move(impl));
 }

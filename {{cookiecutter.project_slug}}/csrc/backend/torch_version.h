@@ -16,8 +16,8 @@
 // loader refuses it at import (UnsupportedTorchError), unless
 // <PACKAGE>_ALLOW_UNTESTED_TORCH=1 asks to try it, and then it must compile.
 static_assert(
-    FAKEDEVICE_TORCH_AT_LEAST(fakedevice::config::kOldestTorchMajor,
-                              fakedevice::config::kOldestTorchMinor),
+    FAKEDEVICE_TORCH_AT_LEAST(
+        fakedevice::config::kOldestTorchMajor, fakedevice::config::kOldestTorchMinor),
     "this torch is older than the oldest release the backend supports "
     "(kOldestTorchMajor/Minor in csrc/device_config.h); see the README's "
     "'Supported PyTorch releases'");

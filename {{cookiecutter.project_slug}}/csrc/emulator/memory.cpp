@@ -46,7 +46,7 @@ struct Block {
   std::size_t bytes;
   int device;  // kHost for page-locked host memory
   Backing backing = Backing::kHeap;
-  int fd = -1;                 // kShared: the memfd; kImported: a duplicate of the sender's
+  int fd = -1;                   // kShared: the memfd; kImported: a duplicate of the sender's
   std::size_t mapped_bytes = 0;  // kShared, kImported: the mapping's length
   std::vector<driver::Stream> used_on;
   std::size_t holds = 0;
@@ -320,7 +320,8 @@ void submit_memory_work(
     engine::refuse_if_capturing(
         s, stream, "given a copy from or to pageable host memory (use pinned memory)");
   }
-  engine::Command command = engine::make_command(engine::Task{std::move(run)}, kind, std::move(name));
+  engine::Command command =
+      engine::make_command(engine::Task{std::move(run)}, kind, std::move(name));
   command.bytes = bytes;
   command.holds = std::move(holds);
   command.on_caller = on_caller;
@@ -455,7 +456,9 @@ Status memory_record_stream(void* pointer, Stream stream) {
     std::lock_guard<std::mutex> lock(m.mutex);
     auto it = find_block(m, reinterpret_cast<std::uintptr_t>(pointer));
     if (it == m.blocks.end()) {
-      fail(Status::kInvalidValue, describe_pointer(pointer) + " is in no block the driver allocated");
+      fail(
+          Status::kInvalidValue,
+          describe_pointer(pointer) + " is in no block the driver allocated");
     }
     std::vector<Stream>& used_on = it->second.used_on;
     for (const Stream& known : used_on) {
@@ -566,7 +569,9 @@ Status malloc_shareable(int device, std::size_t bytes, void** pointer) {
         close(fd);
       }
       unreserve(device, bytes);
-      fail(Status::kOutOfMemory, "could not make " + describe_bytes(mapped) + " of shared memory: " + reason);
+      fail(
+          Status::kOutOfMemory,
+          "could not make " + describe_bytes(mapped) + " of shared memory: " + reason);
     }
     void* start = nullptr;
     try {
@@ -600,10 +605,7 @@ Status ipc_get_mem_handle(const void* pointer, IpcMemHandle* handle) {
     // Memory opened from another process keeps a descriptor of its own, so
     // that it can be passed on (to a third process, or back).
     *handle = IpcMemHandle{
-        block.fd,
-        reinterpret_cast<std::uintptr_t>(pointer) - it->first,
-        block.bytes,
-        block.device};
+        block.fd, reinterpret_cast<std::uintptr_t>(pointer) - it->first, block.bytes, block.device};
   });
 }
 
@@ -627,7 +629,9 @@ Status ipc_open_mem_handle(const IpcMemHandle& handle, void** pointer) {
     mark_used();
     const int fd = fcntl(handle.fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
-      fail(Status::kInvalidValue, std::string("could not keep the shared memory's descriptor: ") + std::strerror(errno));
+      fail(
+          Status::kInvalidValue,
+          std::string("could not keep the shared memory's descriptor: ") + std::strerror(errno));
     }
     void* start = nullptr;
     try {

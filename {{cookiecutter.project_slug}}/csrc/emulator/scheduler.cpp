@@ -492,7 +492,8 @@ Status launch_sleep_kernel(Stream stream, int64_t nanoseconds) {
         lock,
         stream,
         make_command(
-            Sleep{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(nanoseconds))},
+            Sleep{
+                std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(nanoseconds))},
             ActivityKind::kSleep,
             "sleep"));
   });

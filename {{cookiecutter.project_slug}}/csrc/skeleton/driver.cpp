@@ -1,10 +1,10 @@
 // The driver skeleton: driver/driver.h implemented by doing nothing, as the
 // first commit of a port to real hardware. Build the glue against it instead
 // of the emulator (`<PACKAGE>_DRIVER=skeleton`, or the loader's DEFAULT_DRIVER;
-// tests/test_skeleton_driver.py does) and it loads: devices, streams and events work, every stream is always
-// idle, and everything that needs memory or kernels fails with kNotSupported
-// naming the function to write. Each function says what a real driver does
-// there, with the CUDA runtime call it corresponds to.
+// tests/test_skeleton_driver.py does) and it loads: devices, streams and events work, every stream
+// is always idle, and everything that needs memory or kernels fails with kNotSupported naming the
+// function to write. Each function says what a real driver does there, with the CUDA runtime call
+// it corresponds to.
 //
 // bench_stream_event.py also builds against it, to measure what torch and
 // the glue cost with a driver that costs nothing.
