@@ -45,13 +45,14 @@ CPU_VARIANT = "CPU tensors"
 def measure(rank: int, port: int, nbytes: int, iterations: int, warmup: int, timeout: float):
     """Seconds of each timed all_reduce on this rank, by variant."""
     device_module = getattr(torch, DEVICE)
-    device_module.set_device(rank)
+    device = torch.device(DEVICE, rank % device_module.device_count())  # ranks may share one
+    device_module.set_device(device.index)
     limit = datetime.timedelta(seconds=timeout)
     store = dist.TCPStore(HOST, port, WORLD, is_master=False, timeout=limit)
     dist.init_process_group("gloo", store=store, rank=rank, world_size=WORLD, timeout=limit)
     numel = nbytes // 4
     tensors = {
-        DEVICE_VARIANT: torch.full((numel,), rank + 1.0, device=torch.device(DEVICE, rank)),
+        DEVICE_VARIANT: torch.full((numel,), rank + 1.0, device=device),
         CPU_VARIANT: torch.full((numel,), rank + 1.0),
     }
     # Both variants must reduce for real before they are timed; then zeros,

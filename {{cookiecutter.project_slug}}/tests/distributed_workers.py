@@ -154,14 +154,20 @@ def _describe(received: dict) -> str:
 
 
 def init(rank: int, world: int, store_path: str, backend_string: str | None) -> torch.device:
-    """Join the process group (backend None: init_process_group() with no backend)."""
-    getattr(torch, DEVICE).set_device(rank)
+    """Join the process group (backend None: init_process_group() with no backend).
+
+    Each rank takes the device of its rank, as torchrun's local ranks do; with
+    fewer devices than ranks, ranks share them (as processes share a GPU).
+    """
+    device_module = getattr(torch, DEVICE)
+    index = rank % device_module.device_count()
+    device_module.set_device(index)
     options = dict(init_method=f"file://{store_path}", rank=rank, world_size=world)
     if backend_string is None:
         dist.init_process_group(**options)
     else:
         dist.init_process_group(backend_string, **options)
-    return torch.device(DEVICE, rank)
+    return torch.device(DEVICE, index)
 
 
 # ---- Every collective, on device tensors and on CPU tensors --------------------
@@ -526,8 +532,7 @@ def train_fsdp(rank: int, world: int, store_path: str):
     except ImportError:  # torch 2.5 and earlier kept it here
         from torch.distributed._composable.fsdp import fully_shard
 
-    init(rank, world, store_path, None)
-    device = torch.device(DEVICE, rank)
+    device = init(rank, world, store_path, None)
     mesh = init_device_mesh(DEVICE, (world,))
     model = make_model().to(device)
     for layer in model:

@@ -60,3 +60,27 @@ def test_work_submitted_by_atexit_handlers_registered_later_still_runs():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "finished True"
+
+
+@drops_queued_work_at_exit
+@pytest.mark.parametrize("waiting_in", ["an operator", "a synchronize", "a copy to the host"])
+def test_exit_while_a_daemon_thread_waits_for_a_busy_stream(waiting_in):
+    # The exit wakes the thread; it must not go back into the finalizing
+    # interpreter (that once aborted the process: "terminate called").
+    call = {
+        "an operator": "x + 1",
+        "a synchronize": "device_module.synchronize()",
+        "a copy to the host": "x.cpu()",
+    }[waiting_in]
+    result, seconds = run_script(
+        "import threading, time\n"
+        "x = torch.ones(1 << 20, device=DEVICE)\n"
+        "backend.sleep(5_000)\n"
+        f"threading.Thread(target=lambda: {call}, daemon=True).start()\n"
+        "time.sleep(0.3)\n"
+        "print('exiting')\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "terminate called" not in result.stderr
+    assert result.stdout.strip() == "exiting"
+    assert seconds < 30

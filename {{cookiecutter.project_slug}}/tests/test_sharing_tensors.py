@@ -119,3 +119,48 @@ def test_pickling_keeps_other_tensors_on_torchs_reductions_and_refuses_non_leave
         again = ForkingPickler.loads(ForkingPickler.dumps(device))
     assert again.requires_grad and again.device == device.device
     torch.testing.assert_close(again.detach().cpu(), torch.ones(2))
+
+
+def test_threads_sharing_one_fresh_tensor_at_once_share_one_block():
+    # Each share of memory not yet shareable moves it; two at once once moved
+    # it twice, and one thread handed out the block the other replaced.
+    import os
+    import threading
+
+    extension = backend.load()
+
+    def share(tensor, start, blocks):
+        start.wait()
+        fd = extension.ipc_share_storage(tensor)[0]
+        blocks.append(os.fstat(fd).st_ino)
+
+    for _ in range(10):
+        tensor = torch.ones(1 << 16, device=DEVICE)
+        backend.sleep(5)  # the move waits for the stream: a window for the other thread
+        start, blocks = threading.Barrier(2), []
+        threads = [threading.Thread(target=share, args=(tensor, start, blocks)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        final = os.fstat(extension.ipc_share_storage(tensor)[0]).st_ino
+        assert blocks == [final, final]
+
+
+@pytest.mark.skipif(
+    not hasattr(getattr(torch, DEVICE), "MTIAGraph"), reason="device graphs are new in torch 2.10"
+)
+def test_a_tensor_a_captured_graph_uses_is_refused_instead_of_moved():
+    # Sharing moves memory that is not shareable yet; a graph captured before
+    # would go on writing the old memory, silently.
+    device_module = getattr(torch, DEVICE)
+    source = torch.ones(4, device=DEVICE)
+    target = torch.zeros(4, device=DEVICE)
+    graph = device_module.MTIAGraph()
+    with device_module.graph(graph):
+        target.copy_(source)
+    with pytest.raises(RuntimeError, match="a captured graph uses it"):
+        ForkingPickler.loads(ForkingPickler.dumps(target))
+    source.fill_(5)
+    graph.replay()
+    assert target.cpu().tolist() == [5.0, 5.0, 5.0, 5.0]

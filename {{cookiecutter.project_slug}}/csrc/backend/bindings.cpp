@@ -14,6 +14,7 @@
 #include "backend/driver_extras.h"
 #include "backend/dtypes.h"
 #include "backend/fallback.h"
+#include "backend/gil.h"
 #include "backend/host_compute.h"
 #include "device_config.h"
 #include "driver/driver.h"
@@ -48,6 +49,12 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
             std::begin(fakedevice::kSupportedDtypes), std::end(fakedevice::kSupportedDtypes));
       },
       "The dtypes a tensor on the device can have (backend/dtypes.h), as torch.dtype objects.");
+
+  module.def(
+      "mark_process_exiting",
+      &fakedevice::mark_process_exiting,
+      "Called at interpreter exit, before the driver stops: threads it wakes then wait for the "
+      "process to end instead of going back into Python.");
 
   module.def(
       "sleep",

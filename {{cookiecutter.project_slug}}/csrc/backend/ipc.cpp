@@ -16,6 +16,7 @@
 #include <torch/csrc/utils/pybind.h>
 
 #include <cstdint>
+#include <mutex>
 #include <tuple>
 
 #include "backend/allocator.h"
@@ -30,7 +31,8 @@ void free_shared_memory(void* pointer) {
   FAKEDEVICE_CHECK_WARN(driver::free(pointer));
 }
 
-// Moves a storage's bytes into shareable memory, in place.
+// Moves a storage's bytes into shareable memory, in place. Refused for
+// memory a captured graph uses: its replays would go on writing the old block.
 void move_to_shareable_memory(c10::StorageImpl* storage, int device) {
   const std::size_t bytes = storage->nbytes();
   void* shared = nullptr;
@@ -38,6 +40,15 @@ void move_to_shareable_memory(c10::StorageImpl* storage, int device) {
     GilReleased no_gil;
     // Work queued on any stream may still write the storage.
     FAKEDEVICE_CHECK(driver::device_synchronize(device));
+    driver::IpcMemHandle unused;
+    const driver::Status movable = driver::ipc_get_mem_handle(storage->data(), &unused);
+    TORCH_CHECK(
+        movable != driver::Status::kIllegalState,
+        "cannot share this ",
+        kDeviceType,
+        " tensor with another process: its memory is not shareable yet, and a captured graph "
+        "uses it, so it cannot move (share it before capturing the graph): ",
+        driver::last_error_message());
     FAKEDEVICE_CHECK(driver::malloc_shareable(device, bytes, &shared));
     const driver::Stream stream{device, driver::kDefaultStreamId};
     const driver::Status copied = driver::memcpy_async(
@@ -73,9 +84,17 @@ std::tuple<int, std::size_t, std::size_t, int> share_storage(const at::Tensor& t
   if (storage->nbytes() == 0) {
     return {-1, 0, 0, device};
   }
+  // One share at a time: two threads sharing one fresh tensor would both
+  // move it, and one of them would hand out the block the other replaced.
+  static std::mutex sharing;
+  std::unique_lock<std::mutex> lock(sharing, std::defer_lock);
+  {
+    GilReleased no_gil;  // another sharer may hold it while it synchronizes
+    lock.lock();
+  }
   driver::IpcMemHandle handle;
   driver::Status status = driver::ipc_get_mem_handle(storage->data(), &handle);
-  if (status == driver::Status::kNotSupported) {
+  if (status == driver::Status::kNotSupported || status == driver::Status::kIllegalState) {
     move_to_shareable_memory(storage, device);
     status = driver::ipc_get_mem_handle(storage->data(), &handle);
   }

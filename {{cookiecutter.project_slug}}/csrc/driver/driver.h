@@ -202,7 +202,8 @@ struct IpcMemHandle {
   int device = -1;
 };
 // Fails with kNotSupported for memory that is not shareable; the glue then
-// moves the data into memory from malloc_shareable first.
+// moves the data into memory from malloc_shareable first. kIllegalState: not
+// shareable, and queued work or a captured graph uses it (it cannot move).
 Status ipc_get_mem_handle(const void* pointer, IpcMemHandle* handle);
 // Device memory that ipc_get_mem_handle can share (cudaMalloc: all of it).
 Status malloc_shareable(int device, std::size_t bytes, void** pointer);

@@ -597,7 +597,12 @@ Status ipc_get_mem_handle(const void* pointer, IpcMemHandle* handle) {
     }
     const Block& block = it->second;
     if (block.backing == Backing::kHeap) {
-      fail(Status::kNotSupported, describe_pointer(pointer) + " is not in shareable memory");
+      // A move into shareable memory (what the glue does next) would leave
+      // work that holds the raw pointer, a captured graph's, on the old block.
+      fail(
+          block.holds > 0 ? Status::kIllegalState : Status::kNotSupported,
+          describe_pointer(pointer) + " is not in shareable memory" +
+              (block.holds > 0 ? ", and queued or captured work uses it" : ""));
     }
     if (block.freed) {
       fail(Status::kInvalidValue, describe_pointer(pointer) + " is in freed memory");

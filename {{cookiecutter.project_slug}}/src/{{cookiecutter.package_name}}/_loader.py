@@ -621,10 +621,17 @@ def load(verbose: bool | None = None) -> ModuleType:
             # A driver with threads of its own (the emulator's) stops them before
             # the interpreter tears down, whatever is still queued. Handlers
             # registered later (by code using the device) run first.
-            if hasattr(extension, "shutdown"):
-                atexit.register(extension.shutdown)
+            atexit.register(_at_exit, extension)
             _extension = extension
         return _extension
+
+
+def _at_exit(extension: ModuleType) -> None:
+    """Stop the driver at interpreter exit; threads it wakes never return to Python (gil.h)."""
+    extension.mark_process_exiting()
+    shutdown = getattr(extension, "shutdown", None)
+    if shutdown is not None:
+        shutdown()
 
 
 # --- torch's backend autoload ------------------------------------------------------
