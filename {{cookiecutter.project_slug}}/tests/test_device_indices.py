@@ -21,8 +21,14 @@ device_module = torch.get_device_module(DEVICE)
 
 
 def out_of_range(index: int) -> str:
+    """The refusal's pattern; an index torch wrapped is also shown as it arrived."""
     count = device_module.device_count()
-    return re.escape(f"device index {index} is out of range: {count} {DEVICE} devices")
+    wrapped = re.escape(f" (or {index - 256}: torch keeps device indices in 8 bits)")
+    return (
+        re.escape(f"device index {index}")
+        + f"({wrapped})?"
+        + re.escape(f" is out of range: {count} {DEVICE} devices")
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +67,12 @@ def stays_on_device_0():
 def test_an_index_above_127_is_refused_and_named(call, index):
     with pytest.raises(RuntimeError, match=out_of_range(index)):
         call()
+
+
+def test_a_negative_index_is_named_as_written_too():
+    # torch keeps -2 and 254 alike; the refusal names both readings.
+    with pytest.raises(RuntimeError, match=re.escape("device index 254 (or -2: torch keeps")):
+        device_module.current_stream(-2)
 
 
 @pytest.mark.parametrize(

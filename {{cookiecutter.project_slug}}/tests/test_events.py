@@ -107,3 +107,13 @@ def test_event_repr_names_device_and_id():
     event = torch.Stream(device=f"{DEVICE}:0").record_event()
     assert f"device_type={DEVICE}" in repr(event)
     assert f"event_id={event.event_id}" in repr(event)
+
+
+def test_elapsed_time_between_events_of_two_devices_is_refused(other_device):
+    first, second = torch.Event(enable_timing=True), torch.Event(enable_timing=True)
+    first.record(torch.Stream(device=f"{DEVICE}:0"))
+    second.record(torch.Stream(device=f"{DEVICE}:{other_device}"))
+    first.synchronize()
+    second.synchronize()
+    with pytest.raises(RuntimeError, match="elapsed time between events of two devices"):
+        first.elapsed_time(second)

@@ -62,6 +62,15 @@ def test_an_unknown_driver_is_refused_naming_the_folder():
     assert "no C++ sources of the driver 'nowhere'" in result.stderr
 
 
+def test_a_driver_that_is_not_a_folder_name_is_refused_before_anything_is_built():
+    for driver in ("../emulator", "emulator/../emulator", "/etc"):
+        result = run_python("-c", f"import {_loader.PACKAGE}", **{_loader.DRIVER_VARIABLE: driver})
+        assert result.returncode != 0
+        assert f"names a folder of {_loader.CSRC} (letters, digits and _), got {driver!r}" in (
+            result.stderr
+        )
+
+
 def test_the_glue_includes_nothing_of_the_emulator():
     for source in sorted((_loader.CSRC / "backend").iterdir()):
         text = source.read_text(encoding="utf-8")

@@ -43,8 +43,12 @@ void warn_driver_error(driver::Status status, const char* call) noexcept {
 namespace fakedevice {
 
 void throw_bad_device_index(c10::DeviceIndex index) {
-  // An index below -1 is one above 127 that torch's 8-bit index wrapped.
-  const int shown = index < -1 ? index + 256 : index;
+  // An index below -1 is one above 127 that torch's 8-bit index wrapped, or
+  // a negative one as written: which, torch no longer knows.
+  const std::string shown = index < -1
+                                ? std::to_string(index + 256) + " (or " + std::to_string(index) +
+                                      ": torch keeps device indices in 8 bits)"
+                                : std::to_string(index);
   const int count = driver::device_count();
   TORCH_CHECK(
       false,

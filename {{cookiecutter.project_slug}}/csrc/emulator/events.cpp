@@ -219,6 +219,13 @@ Status event_elapsed_time(Event start, Event end, double* milliseconds) {
     if (!start->enable_timing || !end->enable_timing) {
       fail(Status::kInvalidHandle, "elapsed time needs two events created with timing enabled");
     }
+    if (start->device != end->device) {
+      // Each device has its own clock (cudaEventElapsedTime refuses them too).
+      fail(
+          Status::kInvalidValue,
+          "elapsed time between events of two devices, " + describe_device(start->device) +
+              " and " + describe_device(end->device));
+    }
     Clock::time_point stamps[2];
     const Event events[2] = {start, end};
     for (int i = 0; i < 2; ++i) {

@@ -29,12 +29,15 @@ def checked_index(index: int, from_torch: bool = False) -> int:
     an index above 127 was wrapped to a negative number; it is shown as the
     user wrote it.
     """
+    shown = str(index)
     if from_torch and -(1 << (_INDEX_BITS - 1)) <= index < -1:
+        # Above 127 and wrapped, or negative as written: torch no longer knows which.
+        shown = f"{index + (1 << _INDEX_BITS)} (or {index}: torch keeps device indices in 8 bits)"
         index += 1 << _INDEX_BITS
     count = device_count()
     if not 0 <= index < count:
         raise RuntimeError(
-            f"device index {index} is out of range: {count} {DEVICE_TYPE} devices "
+            f"device index {shown} is out of range: {count} {DEVICE_TYPE} devices "
             f"(valid indices 0 to {count - 1})"
         )
     return index

@@ -135,6 +135,10 @@ def sources(driver: str = DEFAULT_DRIVER) -> list[Path]:
 
 
 def _checked_driver_sources(driver: str) -> list[Path]:
+    if not re.fullmatch(r"[A-Za-z0-9_]+", driver):
+        raise ValueError(
+            f"{DRIVER_VARIABLE} names a folder of {CSRC} (letters, digits and _), got {driver!r}"
+        )
     driver_files = driver_sources(driver)
     if not driver_files:
         raise FileNotFoundError(
