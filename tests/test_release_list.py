@@ -109,9 +109,14 @@ def test_project_template_sources_hold_no_release_of_their_own():
 
 
 def load_module(path, name):
+    """Import a rendered module, writing no bytecode into the shared rendered project."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     return module
 
 

@@ -85,11 +85,33 @@ std::string device_name(int device) {
   return std::string(config::kDeviceTypeName) + ":" + std::to_string(device);
 }
 
+// `text` as the inside of a JSON string: kineto writes the names it is
+// given into the chrome trace as they are, between quotes.
+std::string json_escaped(const std::string& text) {
+  std::string escaped;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      escaped += '\\';
+      escaped += c;
+    } else if (byte < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      escaped += "\\u00";
+      escaped += kHex[byte >> 4];
+      escaped += kHex[byte & 0xf];
+    } else {
+      escaped += c;  // UTF-8 passes as it is
+    }
+  }
+  return escaped;
+}
+
+// The device's name (the driver's, as get_device_properties reports it).
 std::string device_label(int device) {
   driver::DeviceProperties properties;
   if (driver::get_device_properties(device, &properties) == driver::Status::kSuccess &&
       !properties.name.empty()) {
-    return properties.name;
+    return json_escaped(properties.name);
   }
   return device_name(device);
 }
@@ -287,13 +309,9 @@ class DeviceSession final : public libkineto::IActivityProfilerSession {
       if (driver::get_device_properties(device, &properties) != driver::Status::kSuccess) {
         continue;
       }
-      std::string name = properties.name;
-      name.erase(
-          std::remove_if(
-              name.begin(), name.end(), [](char c) { return c == '"' || c == '\\' || c < ' '; }),
-          name.end());
       json += std::string(json.empty() ? "" : ",") + "\n      {\"id\": " + std::to_string(device) +
-              ", \"name\": \"" + name + "\", \"deviceType\": \"" + config::kDeviceTypeName +
+              ", \"name\": \"" + json_escaped(properties.name) + "\", \"deviceType\": \"" +
+              config::kDeviceTypeName +
               "\", \"totalGlobalMem\": " + std::to_string(properties.total_memory) +
               ", \"computeMajor\": " + std::to_string(properties.major) +
               ", \"computeMinor\": " + std::to_string(properties.minor) + "}";
