@@ -9,9 +9,11 @@ generated pytest suite in a subprocess, as a user would.
 Both projects have one package name and share one extensions folder, as two
 checkouts of one package on one machine would: each must load its own build.
 
-Their suites leave out the test files that do not read the answers
-(ANSWER_INDEPENDENT); the ``generated`` envs run those on the defaults, on
-every torch release. Only the first builds the wheel (the slow tests).
+Their suites leave out the slow tests, which compile a second time, and the
+test files that do not read the answers (ANSWER_INDEPENDENT): the
+``generated`` envs run those on the defaults, on every torch release. The
+project with the most devices runs only the files that depend on the device
+count (DEVICE_COUNT_DEPENDENT).
 """
 
 from __future__ import annotations
@@ -38,14 +40,31 @@ ANSWER_INDEPENDENT = [
     "tests/test_compile.py",
     "tests/test_benchmarks.py",
 ]
+# Test files that use every device, or the last one: what a device count
+# can break (device tables, stream ids that carry their device, one process
+# per device).
+DEVICE_COUNT_DEPENDENT = [
+    "tests/test_devices.py",
+    "tests/test_device_indices.py",
+    "tests/test_streams.py",
+    "tests/test_stream_and_graph_devices.py",
+    "tests/test_accelerator.py",
+    "tests/test_memory.py",
+    "tests/test_threads.py",
+    "tests/test_testing_base.py",
+    "tests/test_tensors.py",
+    "tests/test_exit.py",
+]
 
 
-def run_generated_suite(project: Path, extensions_dir: Path, *options: str) -> str:
-    """Run the generated tests; every test collected must have passed, skipped or xfailed."""
+def run_generated_suite(project: Path, extensions_dir: Path, *arguments: str) -> str:
+    """Run the generated tests, less the slow ones; every test selected must have passed,
+    skipped or xfailed. ``arguments``: pytest's (test files, say)."""
     ignored = [f"--ignore={path}" for path in ANSWER_INDEPENDENT]
     result = subprocess.run(
         # Not -q: pytest's header says how many tests it collected.
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *ignored, *options],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "not slow"]
+        + [*ignored, *arguments],
         cwd=project,
         env={**os.environ, "TORCH_EXTENSIONS_DIR": str(extensions_dir)},
         capture_output=True,
@@ -101,16 +120,12 @@ def one_device_project(tmp_path_factory, extensions_dir):
 
 @pytest.fixture(scope="module")
 def most_devices_project(tmp_path_factory, extensions_dir):
-    """The most devices the emulator supports: rendered, built, its suite run.
-
-    Without the slow tests: the wheel is built for the other project, whose
-    names are the awkward ones.
-    """
+    """The most devices the emulator supports: rendered, built, the tests of every device run."""
     project = render(
         awkward_folder(tmp_path_factory),
         {"device_count": str(MAX_DEVICE_COUNT), "package_name": PACKAGE},
     )
-    return project, run_generated_suite(project, extensions_dir, "-m", "not slow")
+    return project, run_generated_suite(project, extensions_dir, *DEVICE_COUNT_DEPENDENT)
 
 
 def test_one_device_quoted_names_and_custom_answers_build_and_pass(one_device_project):

@@ -1,7 +1,13 @@
-"""The benchmark scripts keep working (their figures are not checked here)."""
+"""The benchmark scripts keep working (their figures are not checked here).
+
+They run whole scripts in fresh interpreters, all but one in several
+processes: slow, though they compile nothing themselves.
+"""
 
 import pytest
 from checkout_python import PROJECT_ROOT, run_python
+
+pytestmark = pytest.mark.slow
 
 
 def run_benchmark(script, *arguments):

@@ -34,6 +34,11 @@ from ._sleep import sleep  # noqa: E402
 if not _loader.torch_is_importing():
     load()
 
+# torch.save / torch.load with device tensors, where torch has no location for the device.
+from . import _serialization  # noqa: E402
+
+_serialization.install()
+
 # torch.compile's default backend (inductor) on the device, applied when inductor is imported.
 from . import _inductor  # noqa: E402
 
