@@ -130,8 +130,8 @@ def test_dynamic_shapes_match_eager():
 
 
 @pytest.mark.skipif(
-    TORCH_RELEASE < (2, 13),
-    reason="seeding the device's default generator (torch.manual_seed) is new in torch 2.13",
+    TORCH_RELEASE < (2, 11),
+    reason="seeding the device's default generator (torch.manual_seed) is new in torch 2.11",
 )
 def test_random_operators_are_reproducible_under_a_seed():
     def fn(x):
