@@ -26,8 +26,20 @@ def _tag(storage) -> str | None:
 
 def _restore(storage, location: str):
     if location == DEVICE_TYPE or location.startswith(f"{DEVICE_TYPE}:"):
-        return storage.to(device=torch.device(location))
+        # Not storage.to(device): before torch 2.10 it builds the copy with
+        # torch.UntypedStorage(size, device=...), which knows no {{ cookiecutter.device_type }}.
+        device = torch.device(location)
+        restored = torch.empty(storage.nbytes(), dtype=torch.uint8, device=device)
+        restored = restored.untyped_storage()
+        restored.copy_(storage)
+        return restored
     return None
+
+
+# Marks the deserializer as this device's in torch's registry, so a re-import
+# of the package (a new _restore object), or a second copy of it under another
+# name, sees the location already registered.
+_restore.restores_device_type = DEVICE_TYPE
 
 
 def torch_restores_the_device() -> bool:
@@ -46,6 +58,15 @@ def torch_restores_the_device() -> bool:
 
 def install() -> None:
     """Register the device's location where torch has none. Idempotent."""
-    registered = any(restore is _restore for _, _, restore in torch.serialization._package_registry)
-    if not registered and not torch_restores_the_device():
-        torch.serialization.register_package(PRIORITY, _tag, _restore)
+    registry = torch.serialization._package_registry
+    registered = any(
+        getattr(restore, "restores_device_type", None) == DEVICE_TYPE for _, _, restore in registry
+    )
+    if registered or torch_restores_the_device():
+        return
+    # torch 2.9 sorts the registry's (priority, tagger, deserializer) tuples: an
+    # equal priority compares the functions and raises TypeError.
+    priority = PRIORITY
+    while any(taken == priority for taken, _, _ in registry):
+        priority += 1
+    torch.serialization.register_package(priority, _tag, _restore)
