@@ -144,8 +144,17 @@ def run_torch_style_file(tmp_path, arguments: list[str], **environment: str) -> 
     """Run TORCH_STYLE_TEST_FILE with ``python ARGUMENTS FILE``; its device test must pass."""
     test_file = tmp_path / "test_torch_style.py"
     test_file.write_text(TORCH_STYLE_TEST_FILE, encoding="utf-8")
+    # A pytest run of the file stands alone, as in a user's own project: its
+    # own (empty) settings, not those of a folder above tmp_path (a tox.ini when
+    # the tox env lives inside a checkout), nor this session's PYTEST_ADDOPTS.
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     completed = run_python(
-        *arguments, str(test_file), "-v", PYTORCH_TESTING_DEVICE_ONLY_FOR=DEVICE, **environment
+        *arguments,
+        str(test_file),
+        "-v",
+        PYTORCH_TESTING_DEVICE_ONLY_FOR=DEVICE,
+        PYTEST_ADDOPTS="",
+        **environment,
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
