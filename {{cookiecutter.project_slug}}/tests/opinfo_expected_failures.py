@@ -37,8 +37,12 @@ class Expected(NamedTuple):
             (self.directions is None or direction in self.directions)
             and (self.dtypes is None or dtype in self.dtypes)
             and (samples is None or samples > self.from_sample)
-            and (self.releases is None or release in self.releases)
+            and self.applies_to(release)
         )
+
+    def applies_to(self, release: tuple[int, int]) -> bool:
+        """Whether this failure is expected on torch ``release`` at all."""
+        return self.releases is None or release in self.releases
 
 
 # The reasons, one per root cause.
