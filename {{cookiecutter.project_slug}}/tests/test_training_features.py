@@ -87,16 +87,12 @@ def test_a_data_loader_pins_batches_for_asynchronous_copies():
 def test_the_device_has_one_location_in_torchs_serialization():
     from {{ cookiecutter.package_name }} import _serialization
 
-    ours = [
-        restore
-        for _, _, restore in torch.serialization._package_registry
-        if restore is _serialization._restore
-    ]
+    def ours():
+        registry = torch.serialization._package_registry
+        return [restore for _, _, restore in registry if restore is _serialization._restore]
+
     # Ours only where torch has none (before torch 2.10), and at most once.
-    assert len(ours) == (0 if _serialization.torch_restores_the_device() else 1)
+    registered = ours()
+    assert len(registered) == (0 if _serialization.torch_restores_the_device() else 1)
     _serialization.install()  # idempotent
-    assert ours == [
-        restore
-        for _, _, restore in torch.serialization._package_registry
-        if restore is _serialization._restore
-    ]
+    assert ours() == registered
